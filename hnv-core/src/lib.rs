@@ -1,0 +1,44 @@
+//! # hnv-core
+//!
+//! The data plane of Hyper-V Network Virtualization (HNV) as an embeddable library:
+//! NVGRE (RFC 7637) framing over zero-copy wire views, and — as the crate grows — HNV
+//! policy, lookup tables and the switch that a vswitch, gateway or SmartNIC firmware links.
+//!
+//! `#![no_std]`, no allocation per packet, no panics on any input bytes: every parser
+//! returns a typed error, every data-path refusal a [`DropReason`].
+//!
+//! * [`wire`] — checked views of Ethernet, ARP, IPv4, IPv6, ICMPv4/v6, GRE, TCP, UDP and
+//!   the Internet checksum.
+//! * [`ids`] — [`ids::Vsid`], [`ids::FlowId`], [`ids::MacAddr`].
+//! * [`buf`] — [`buf::PacketBuf`], a frame with headroom so encapsulation never moves the
+//!   payload.
+//! * [`nvgre`] — [`nvgre::encap`] and [`nvgre::decap`].
+#![no_std]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+#[cfg(feature = "alloc")]
+#[allow(unused_extern_crates)]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod buf;
+mod drop_reason;
+pub mod ids;
+pub mod nvgre;
+pub mod wire;
+
+pub use drop_reason::DropReason;
+
+/// The README's embedding example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,591 @@
+//! NVGRE encapsulation and decapsulation (RFC 7637).
+//!
+//! [`encap`] writes outer Ethernet, IPv4 or IPv6, and the 8-byte GRE header into the
+//! headroom of a [`PacketBuf`] without moving the inner frame. [`inspect`] validates a
+//! received frame read-only and says where the inner frame is; [`decap`] does that and
+//! strips the outer headers. Every RFC 7637 rule that concerns framing is enforced here:
+//!
+//! | rule (RFC 7637) | encap | decap |
+//! |---|---|---|
+//! | GRE C=0, S=0, K=1, version 0, reserved bits 0 (§3.2) | always emitted so | [`DropReason::GreChecksumPresent`], [`DropReason::GreSequencePresent`], [`DropReason::GreKeyAbsent`], [`DropReason::GreReservedBits`], [`DropReason::GreVersion`] |
+//! | protocol 0x6558 (§3.2) | always | [`DropReason::GreProtocol`] |
+//! | key = VSID ‖ FlowID (§3.2) | from [`EncapParams`] | returned in [`Nvgre`] |
+//! | reserved VSIDs (§3.4) | unrepresentable ([`Vsid`]) | [`DropReason::ReservedVsid`] |
+//! | no inner 802.1Q (§3.3) | one tag stripped, deeper stacks refused | [`DropReason::InnerVlanTag`], [`DropReason::InnerQinQTag`] |
+//! | never fragment (§4.4) | outer DF=1 by default | [`DropReason::OuterFragment`] |
+//! | FlowID entropy (§3.2, §4.1) | [`flow_id_of`] over the inner flow | ignored for matching |
+//!
+//! ```
+//! use core::net::Ipv4Addr;
+//! use hnv_core::buf::{FrameBuf, PacketBuf};
+//! use hnv_core::ids::{MacAddr, Vsid};
+//! use hnv_core::nvgre::{self, EncapParams, Underlay};
+//!
+//! // A 60-byte inner frame placed after 64 bytes of headroom.
+//! let mut mem = [0u8; 64 + 60];
+//! mem[64 + 12..64 + 14].copy_from_slice(&[0x08, 0x06]); // an ARP frame, say
+//! let mut frame = FrameBuf::new(&mut mem, 64, 60).unwrap();
+//!
+//! let params = EncapParams::new(
+//!     Vsid::new(5001).unwrap(),
+//!     MacAddr([2, 0, 0, 0, 0x0a, 1]),
+//!     MacAddr([2, 0, 0, 0, 0x0b, 1]),
+//!     Underlay::V4 { src: Ipv4Addr::new(192, 168, 4, 11), dst: Ipv4Addr::new(192, 168, 4, 22) },
+//! );
+//! nvgre::encap(&mut frame, &params).unwrap();
+//! assert_eq!(frame.len(), 60 + nvgre::OVERHEAD_V4);
+//!
+//! let got = nvgre::decap(&mut frame).unwrap();
+//! assert_eq!(got.vsid.get(), 5001);
+//! assert_eq!(frame.len(), 60);
+//! ```
+
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use zerocopy::byteorder::network_endian::U16;
+use zerocopy::IntoBytes;
+
+use crate::buf::{BufError, PacketBuf};
+use crate::ids::{FlowId, MacAddr, Vsid};
+use crate::wire::ethernet::{EtherType, EthernetFrame, EthernetHeader, VlanTag};
+use crate::wire::gre::{GrePacket, NvgreHeader, FLAG_C, FLAG_K, FLAG_S, RESERVED0, VERSION_MASK};
+use crate::wire::ipv4::{Ipv4Header, Ipv4Packet};
+use crate::wire::ipv6::{Ipv6Header, Ipv6Packet};
+use crate::wire::{ip_proto, ParseError};
+use crate::DropReason;
+
+/// Bytes NVGRE adds with an IPv4 outer header: Ethernet 14 + IPv4 20 + GRE 8.
+pub const OVERHEAD_V4: usize = EthernetHeader::LEN + Ipv4Header::LEN + NvgreHeader::LEN;
+/// Bytes NVGRE adds with an IPv6 outer header: Ethernet 14 + IPv6 40 + GRE 8.
+pub const OVERHEAD_V6: usize = EthernetHeader::LEN + Ipv6Header::LEN + NvgreHeader::LEN;
+/// Headroom that fits any outer header hnv writes (IPv6 with an outer VLAN tag).
+pub const MAX_OVERHEAD: usize = OVERHEAD_V6 + VlanTag::LEN;
+
+/// The provider-address pair of the outer IP header. Families are independent of the inner
+/// frame's (RFC 7637 §3.2: IPv6 CAs over IPv4 PAs and the reverse both work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Underlay {
+    /// IPv4 outer header.
+    V4 {
+        /// Source PA.
+        src: Ipv4Addr,
+        /// Destination PA.
+        dst: Ipv4Addr,
+    },
+    /// IPv6 outer header.
+    V6 {
+        /// Source PA.
+        src: Ipv6Addr,
+        /// Destination PA.
+        dst: Ipv6Addr,
+    },
+}
+
+impl Underlay {
+    /// Source PA.
+    pub fn src(&self) -> IpAddr {
+        match *self {
+            Self::V4 { src, .. } => IpAddr::V4(src),
+            Self::V6 { src, .. } => IpAddr::V6(src),
+        }
+    }
+
+    /// Destination PA.
+    pub fn dst(&self) -> IpAddr {
+        match *self {
+            Self::V4 { dst, .. } => IpAddr::V4(dst),
+            Self::V6 { dst, .. } => IpAddr::V6(dst),
+        }
+    }
+
+    /// Bytes of outer headers for this family (without an outer VLAN tag).
+    pub const fn overhead(&self) -> usize {
+        match self {
+            Self::V4 { .. } => OVERHEAD_V4,
+            Self::V6 { .. } => OVERHEAD_V6,
+        }
+    }
+}
+
+/// How the outer DSCP/ECN (IPv4 TOS, IPv6 traffic class) is chosen. RFC 7637 leaves it
+/// to the implementation (§4.3 of the checklist: item 19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OuterTos {
+    /// Copy DSCP and ECN from the inner IP header (RFC 2983 uniform model, RFC 6040 normal
+    /// mode); 0 for a non-IP inner frame.
+    Inherit,
+    /// Always this byte.
+    Fixed(u8),
+}
+
+/// What [`encap`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncapParams {
+    /// VSID for the key: the *destination* VM's virtual subnet.
+    pub vsid: Vsid,
+    /// FlowID for the key; `None` computes it with [`flow_id_of`].
+    pub flow_id: Option<FlowId>,
+    /// Outer source MAC (this host's uplink).
+    pub src_mac: MacAddr,
+    /// Outer destination MAC (next hop towards the destination PA).
+    pub dst_mac: MacAddr,
+    /// Outer addresses.
+    pub underlay: Underlay,
+    /// Outer 802.1Q tag control information (PA VLAN), if any.
+    pub outer_vlan: Option<u16>,
+    /// Outer IPv4 TTL / IPv6 hop limit. Default 64.
+    pub ttl: u8,
+    /// Outer IPv4 identification. Default 0 (the datagram is atomic, RFC 6864).
+    pub ip_id: u16,
+    /// Outer IPv4 Don't Fragment. Default true (RFC 7637 §4.4).
+    pub dont_fragment: bool,
+    /// Outer DSCP/ECN. Default [`OuterTos::Inherit`].
+    pub tos: OuterTos,
+}
+
+impl EncapParams {
+    /// Parameters with the defaults above.
+    pub const fn new(vsid: Vsid, src_mac: MacAddr, dst_mac: MacAddr, underlay: Underlay) -> Self {
+        Self {
+            vsid,
+            flow_id: None,
+            src_mac,
+            dst_mac,
+            underlay,
+            outer_vlan: None,
+            ttl: 64,
+            ip_id: 0,
+            dont_fragment: true,
+            tos: OuterTos::Inherit,
+        }
+    }
+}
+
+/// Why [`encap`] refused. The buffer is left exactly as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncapError {
+    /// The inner frame is shorter than an Ethernet header (or its VLAN tag).
+    InnerTruncated,
+    /// The inner frame has an 802.1ad tag or more than one 802.1Q tag; only a single
+    /// 802.1Q tag is stripped (RFC 7637 §3.3).
+    StackedVlanTags,
+    /// Outer IP length would exceed 65535.
+    TooLarge,
+    /// The buffer has less headroom than the outer headers need.
+    NoHeadroom,
+}
+
+impl fmt::Display for EncapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InnerTruncated => "inner frame shorter than an Ethernet header",
+            Self::StackedVlanTags => "inner frame has 802.1ad or stacked VLAN tags",
+            Self::TooLarge => "outer IP packet would exceed 65535 bytes",
+            Self::NoHeadroom => "not enough headroom for the outer headers",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EncapError {}
+
+/// What [`encap`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encapsulated {
+    /// FlowID written into the key.
+    pub flow_id: FlowId,
+    /// Bytes of outer headers written.
+    pub outer_len: usize,
+    /// True when an inner 802.1Q tag was removed.
+    pub vlan_stripped: bool,
+}
+
+/// Encapsulates the Ethernet frame in `buf` into NVGRE, in place.
+///
+/// A single inner 802.1Q tag is removed first (the 12 address bytes move 4 bytes forward;
+/// the payload never moves). Outer headers go into the headroom: Ethernet (with
+/// `outer_vlan` if set), IPv4 with a valid checksum and DF, or IPv6 with the flow label
+/// set from the inner flow hash, then the GRE header with key = VSID ‖ FlowID.
+/// On error nothing is written.
+pub fn encap<P: PacketBuf + ?Sized>(
+    buf: &mut P,
+    p: &EncapParams,
+) -> Result<Encapsulated, EncapError> {
+    let (strip, flow_hash, tos) = {
+        let eth = EthernetFrame::parse(buf.data()).map_err(|_| EncapError::InnerTruncated)?;
+        let strip = match eth.vlan_tpid() {
+            None => false,
+            Some(EtherType::VLAN) if !eth.ethertype().is_vlan_tag() => true,
+            Some(_) => return Err(EncapError::StackedVlanTags),
+        };
+        let flow = inner_flow(eth.ethertype(), eth.payload());
+        (
+            strip,
+            flow.map_or_else(|| mac_hash(&eth), FlowKey::hash),
+            flow.map_or(0, |f| f.tos),
+        )
+    };
+    let vlan_len = if p.outer_vlan.is_some() {
+        VlanTag::LEN
+    } else {
+        0
+    };
+    let outer_len = p.underlay.overhead() + vlan_len;
+    let inner_len = buf.len() - if strip { VlanTag::LEN } else { 0 };
+    let ip_len = outer_len - EthernetHeader::LEN - vlan_len + inner_len;
+    let ip_payload = match p.underlay {
+        Underlay::V4 { .. } => ip_len,
+        Underlay::V6 { .. } => ip_len - Ipv6Header::LEN,
+    };
+    let ip_len16 = u16::try_from(ip_len).map_err(|_| EncapError::TooLarge)?;
+    let payload16 = u16::try_from(ip_payload).map_err(|_| EncapError::TooLarge)?;
+    if buf.headroom() + if strip { VlanTag::LEN } else { 0 } < outer_len {
+        return Err(EncapError::NoHeadroom);
+    }
+    if strip {
+        let data = buf.data_mut();
+        data.copy_within(0..12, VlanTag::LEN);
+        buf.pull_front(VlanTag::LEN)
+            .map_err(|_| EncapError::InnerTruncated)?;
+    }
+    let flow_id = p.flow_id.unwrap_or(FlowId(fold8(flow_hash)));
+    let tos = match p.tos {
+        OuterTos::Inherit => tos,
+        OuterTos::Fixed(t) => t,
+    };
+    let out = buf.push_front(outer_len).map_err(|e| match e {
+        BufError::NoHeadroom => EncapError::NoHeadroom,
+        _ => EncapError::InnerTruncated,
+    })?;
+    let ethertype = match p.underlay {
+        Underlay::V4 { .. } => EtherType::IPV4,
+        Underlay::V6 { .. } => EtherType::IPV6,
+    };
+    let rest = match p.outer_vlan {
+        None => write(out, &EthernetHeader::new(p.dst_mac, p.src_mac, ethertype)),
+        Some(tci) => {
+            let rest = write(
+                out,
+                &EthernetHeader::new(p.dst_mac, p.src_mac, EtherType::VLAN),
+            );
+            write(
+                rest,
+                &VlanTag {
+                    tci: U16::new(tci),
+                    ethertype: U16::new(ethertype.0),
+                },
+            )
+        }
+    };
+    let rest = match p.underlay {
+        Underlay::V4 { src, dst } => {
+            let mut h = Ipv4Header::new(src, dst, ip_proto::GRE, 0);
+            h.total_len.set(ip_len16);
+            h.ident.set(p.ip_id);
+            h.ttl = p.ttl;
+            h.tos = tos;
+            h.set_dont_fragment(p.dont_fragment);
+            h.fill_checksum();
+            write(rest, &h)
+        }
+        Underlay::V6 { src, dst } => {
+            let mut h = Ipv6Header::new(src, dst, ip_proto::GRE, payload16);
+            h.hop_limit = p.ttl;
+            h.set_traffic_class(tos);
+            h.set_flow_label(flow_hash >> 12);
+            write(rest, &h)
+        }
+    };
+    write(rest, &NvgreHeader::new(p.vsid, flow_id));
+    Ok(Encapsulated {
+        flow_id,
+        outer_len,
+        vlan_stripped: strip,
+    })
+}
+
+/// Writes `v` at the start of `out` and returns the bytes after it. `encap` sized `out`
+/// to hold every header it writes, so the fallbacks are unreachable.
+fn write<'a, T: IntoBytes + zerocopy::Immutable>(out: &'a mut [u8], v: &T) -> &'a mut [u8] {
+    let n = core::mem::size_of::<T>().min(out.len());
+    let (head, tail) = out.split_at_mut(n);
+    let _ = v.write_to(head);
+    tail
+}
+
+/// A validated NVGRE frame: what the outer headers say and where the inner frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nvgre {
+    /// VSID from the key.
+    pub vsid: Vsid,
+    /// FlowID from the key (informational; never used for matching).
+    pub flow_id: FlowId,
+    /// Outer source and destination PAs.
+    pub underlay: Underlay,
+    /// Outer source MAC.
+    pub src_mac: MacAddr,
+    /// Outer destination MAC.
+    pub dst_mac: MacAddr,
+    /// Outer VLAN ID, if the frame was tagged.
+    pub outer_vlan: Option<u16>,
+    /// Offset of the inner Ethernet frame.
+    pub inner_offset: usize,
+    /// Length of the inner Ethernet frame (link-layer padding after it excluded).
+    pub inner_len: usize,
+}
+
+fn malformed(e: ParseError) -> DropReason {
+    match e {
+        ParseError::Truncated(_) => DropReason::Truncated,
+        _ => DropReason::OuterMalformed,
+    }
+}
+
+/// Validates an NVGRE frame without changing it.
+///
+/// Checks, in order: outer Ethernet (one optional 802.1Q/802.1ad tag) carrying IPv4 or
+/// IPv6; the IPv4 header checksum; no fragmentation (IPv4 MF/offset, IPv6 fragment header);
+/// protocol GRE after any IPv6 extension headers; the GRE flags (C, S, K, reserved bits,
+/// version), protocol 0x6558 and the VSID; an inner Ethernet header without VLAN tag.
+pub fn inspect(frame: &[u8]) -> Result<Nvgre, DropReason> {
+    let eth = EthernetFrame::parse(frame).map_err(malformed)?;
+    let outer_vlan = eth.vlan().map(VlanTag::vid);
+    let l3_offset = eth.header_len();
+    let (underlay, gre_offset, gre_bytes) = match eth.ethertype() {
+        EtherType::IPV4 => {
+            let ip = Ipv4Packet::parse(eth.payload()).map_err(malformed)?;
+            let h = ip.header();
+            if !ip.verify_checksum() {
+                return Err(DropReason::BadOuterChecksum);
+            }
+            if h.is_fragment() {
+                return Err(DropReason::OuterFragment);
+            }
+            if h.protocol != ip_proto::GRE {
+                return Err(DropReason::NotGre);
+            }
+            let u = Underlay::V4 {
+                src: h.src(),
+                dst: h.dst(),
+            };
+            (u, l3_offset + ip.header_len(), ip.into_payload())
+        }
+        EtherType::IPV6 => {
+            let ip = Ipv6Packet::parse(eth.payload()).map_err(malformed)?;
+            let ul = ip.upper_layer().map_err(malformed)?;
+            if ul.fragment.is_some() {
+                return Err(DropReason::OuterFragment);
+            }
+            if ul.protocol != ip_proto::GRE {
+                return Err(DropReason::NotGre);
+            }
+            let u = Underlay::V6 {
+                src: ip.header().src(),
+                dst: ip.header().dst(),
+            };
+            let gre = ip
+                .into_payload()
+                .get(ul.offset..)
+                .ok_or(DropReason::Truncated)?;
+            (u, l3_offset + Ipv6Header::LEN + ul.offset, gre)
+        }
+        _ => return Err(DropReason::NotIp),
+    };
+    let gre = GrePacket::parse(gre_bytes).map_err(malformed)?;
+    let flags = gre.header().flags();
+    let reason = if flags & FLAG_C != 0 {
+        Some(DropReason::GreChecksumPresent)
+    } else if flags & FLAG_S != 0 {
+        Some(DropReason::GreSequencePresent)
+    } else if flags & FLAG_K == 0 {
+        Some(DropReason::GreKeyAbsent)
+    } else if flags & RESERVED0 != 0 {
+        Some(DropReason::GreReservedBits)
+    } else if flags & VERSION_MASK != 0 {
+        Some(DropReason::GreVersion)
+    } else if gre.header().protocol() != EtherType::TRANSPARENT_ETHERNET {
+        Some(DropReason::GreProtocol)
+    } else {
+        None
+    };
+    if let Some(r) = reason {
+        return Err(r);
+    }
+    let key = gre.key().ok_or(DropReason::GreKeyAbsent)?;
+    let vsid = Vsid::new(key >> 8).map_err(|_| DropReason::ReservedVsid)?;
+    let inner = EthernetFrame::parse(gre.payload()).map_err(|_| DropReason::InnerTruncated)?;
+    match inner.vlan_tpid() {
+        None => {}
+        Some(EtherType::VLAN) => return Err(DropReason::InnerVlanTag),
+        Some(_) => return Err(DropReason::InnerQinQTag),
+    }
+    Ok(Nvgre {
+        vsid,
+        flow_id: FlowId(key as u8),
+        underlay,
+        src_mac: eth.src(),
+        dst_mac: eth.dst(),
+        outer_vlan,
+        inner_offset: gre_offset + gre.header_len(),
+        inner_len: gre.payload().len(),
+    })
+}
+
+/// Validates an NVGRE frame ([`inspect`]) and strips the outer headers in place, leaving
+/// exactly the inner Ethernet frame. On error the buffer is unchanged.
+pub fn decap<P: PacketBuf + ?Sized>(buf: &mut P) -> Result<Nvgre, DropReason> {
+    let n = inspect(buf.data())?;
+    buf.pull_front(n.inner_offset)
+        .map_err(|_| DropReason::Truncated)?;
+    buf.truncate(n.inner_len);
+    Ok(n)
+}
+
+/// The fields of an inner flow that feed the FlowID.
+#[derive(Clone, Copy)]
+struct FlowKey<'a> {
+    src: &'a [u8],
+    dst: &'a [u8],
+    protocol: u8,
+    ports: u32,
+    tos: u8,
+}
+
+impl FlowKey<'_> {
+    fn hash(self) -> u32 {
+        let mut h = Mixer::new();
+        h.bytes(self.src);
+        h.bytes(self.dst);
+        h.word(u64::from(self.protocol) << 32 | u64::from(self.ports));
+        h.finish()
+    }
+}
+
+/// Extracts addresses, protocol and — for unfragmented TCP, UDP and SCTP — ports.
+fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<FlowKey<'_>> {
+    fn ports(protocol: u8, l4: &[u8]) -> u32 {
+        match (protocol, l4.get(..4)) {
+            (ip_proto::TCP | ip_proto::UDP | 132, Some(&[a, b, c, d])) => {
+                u32::from_be_bytes([a, b, c, d])
+            }
+            _ => 0,
+        }
+    }
+    match ethertype {
+        EtherType::IPV4 => {
+            let ip = Ipv4Packet::parse(l3).ok()?;
+            let h = ip.header();
+            let p = if h.is_fragment() {
+                0
+            } else {
+                ports(h.protocol, ip.payload())
+            };
+            let hdr = l3.get(..20)?;
+            Some(FlowKey {
+                src: hdr.get(12..16)?,
+                dst: hdr.get(16..20)?,
+                protocol: h.protocol,
+                ports: p,
+                tos: h.tos,
+            })
+        }
+        EtherType::IPV6 => {
+            let ip = Ipv6Packet::parse(l3).ok()?;
+            let tos = ip.header().traffic_class();
+            let (protocol, p) = match ip.upper_layer() {
+                Ok(ul) if ul.fragment.is_none() => (
+                    ul.protocol,
+                    ports(ul.protocol, ip.payload().get(ul.offset..)?),
+                ),
+                Ok(ul) => (ul.protocol, 0),
+                Err(_) => (ip.header().next_header, 0),
+            };
+            Some(FlowKey {
+                src: l3.get(8..24)?,
+                dst: l3.get(24..40)?,
+                protocol,
+                ports: p,
+                tos,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn mac_hash<B: zerocopy::ByteSlice>(eth: &EthernetFrame<B>) -> u32 {
+    let mut h = Mixer::new();
+    h.bytes(&eth.src().0);
+    h.bytes(&eth.dst().0);
+    h.word(u64::from(eth.ethertype().0));
+    h.finish()
+}
+
+/// The FlowID hnv puts in the key for an inner Ethernet frame: a hash of the inner
+/// addresses, IP protocol and, for TCP/UDP/SCTP, ports (MAC addresses and type for non-IP
+/// frames), folded to 8 bits. The same flow always gets the same FlowID, so a flow is
+/// never spread over paths and reordered; different flows spread over all 256 values.
+///
+/// ```
+/// use hnv_core::nvgre::flow_id_of;
+/// let frame = [0u8; 14];
+/// assert_eq!(flow_id_of(&frame), flow_id_of(&frame));
+/// ```
+pub fn flow_id_of(inner: &[u8]) -> FlowId {
+    FlowId(fold8(flow_hash_of(inner)))
+}
+
+/// The 32-bit flow hash behind [`flow_id_of`] (its top 20 bits are the outer IPv6 flow
+/// label).
+pub fn flow_hash_of(inner: &[u8]) -> u32 {
+    match EthernetFrame::parse(inner) {
+        Ok(eth) => {
+            inner_flow(eth.ethertype(), eth.payload()).map_or_else(|| mac_hash(&eth), FlowKey::hash)
+        }
+        Err(_) => 0,
+    }
+}
+
+fn fold8(hash: u32) -> u8 {
+    hash.to_be_bytes().iter().fold(0, |acc, byte| acc ^ byte)
+}
+
+/// A small multiply-rotate hash with a murmur3 finaliser: fast on 8-byte words, good
+/// avalanche in every output bit, deterministic across runs and hosts.
+struct Mixer(u64);
+
+impl Mixer {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn new() -> Self {
+        Self(Self::K)
+    }
+
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(Self::K).rotate_left(29);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.word(u64::from_le_bytes(w));
+        }
+        let mut w = [0u8; 8];
+        for (d, s) in w.iter_mut().zip(chunks.remainder()) {
+            *d = *s;
+        }
+        self.word(u64::from_le_bytes(w) ^ (b.len() as u64) << 56);
+    }
+
+    fn finish(self) -> u32 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^= x >> 33;
+        x as u32
+    }
+}
