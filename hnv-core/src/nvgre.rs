@@ -170,7 +170,7 @@ pub enum EncapError {
     /// The inner frame has an 802.1ad tag or more than one 802.1Q tag; only a single
     /// 802.1Q tag is stripped (RFC 7637 §3.3).
     StackedVlanTags,
-    /// Outer IP length would exceed 65535.
+    /// The outer IPv4 total length or IPv6 payload length would exceed 65535.
     TooLarge,
     /// The buffer has less headroom than the outer headers need.
     NoHeadroom,
@@ -181,7 +181,7 @@ impl fmt::Display for EncapError {
         f.write_str(match self {
             Self::InnerTruncated => "inner frame shorter than an Ethernet header",
             Self::StackedVlanTags => "inner frame has 802.1ad or stacked VLAN tags",
-            Self::TooLarge => "outer IP packet would exceed 65535 bytes",
+            Self::TooLarge => "outer IPv4 total length or IPv6 payload length would exceed 65535",
             Self::NoHeadroom => "not enough headroom for the outer headers",
         })
     }
@@ -233,13 +233,14 @@ pub fn encap<P: PacketBuf + ?Sized>(
     };
     let outer_len = p.underlay.overhead() + vlan_len;
     let inner_len = buf.len() - if strip { VlanTag::LEN } else { 0 };
+    // The length field that must fit in 16 bits: IPv4 total length (header included),
+    // IPv6 payload length (fixed header excluded).
     let ip_len = outer_len - EthernetHeader::LEN - vlan_len + inner_len;
-    let ip_payload = match p.underlay {
+    let length_field = match p.underlay {
         Underlay::V4 { .. } => ip_len,
         Underlay::V6 { .. } => ip_len - Ipv6Header::LEN,
     };
-    let ip_len16 = u16::try_from(ip_len).map_err(|_| EncapError::TooLarge)?;
-    let payload16 = u16::try_from(ip_payload).map_err(|_| EncapError::TooLarge)?;
+    let length_field = u16::try_from(length_field).map_err(|_| EncapError::TooLarge)?;
     if buf.headroom() + if strip { VlanTag::LEN } else { 0 } < outer_len {
         return Err(EncapError::NoHeadroom);
     }
@@ -281,7 +282,7 @@ pub fn encap<P: PacketBuf + ?Sized>(
     let rest = match p.underlay {
         Underlay::V4 { src, dst } => {
             let mut h = Ipv4Header::new(src, dst, ip_proto::GRE, 0);
-            h.total_len.set(ip_len16);
+            h.total_len.set(length_field);
             h.ident.set(p.ip_id);
             h.ttl = p.ttl;
             h.tos = tos;
@@ -290,7 +291,7 @@ pub fn encap<P: PacketBuf + ?Sized>(
             write(rest, &h)
         }
         Underlay::V6 { src, dst } => {
-            let mut h = Ipv6Header::new(src, dst, ip_proto::GRE, payload16);
+            let mut h = Ipv6Header::new(src, dst, ip_proto::GRE, length_field);
             h.hop_limit = p.ttl;
             h.set_traffic_class(tos);
             h.set_flow_label(flow_hash >> 12);

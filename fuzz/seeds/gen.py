@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Regenerates the seed inputs in fuzz/seeds/<target>/ (checked in; scripts/fuzz passes
+them to libFuzzer next to the working corpus so a short CI run starts from well-formed
+frames instead of having to discover checksums and NVGRE framing from scratch).
+
+    python3 fuzz/seeds/gen.py
+
+Every seed starts with the target's mode byte (see the doc comment of each target).
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+MAC_A = bytes.fromhex("00155d000001")
+MAC_B = bytes.fromhex("00155d000002")
+PA_A4, PA_B4 = bytes([192, 168, 4, 11]), bytes([192, 168, 4, 22])
+CA_A4, CA_B4 = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 7])
+PA_A6 = bytes.fromhex("20010db8000000000000000000000011")
+PA_B6 = bytes.fromhex("20010db8000000000000000000000022")
+LL_A6 = bytes.fromhex("fe800000000000000215 5dfffe000001".replace(" ", ""))
+LL_B6 = bytes.fromhex("fe800000000000000215 5dfffe000002".replace(" ", ""))
+SNM_B6 = bytes.fromhex("ff0200000000000000000001ff000002")
+
+
+def csum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def eth(dst, src, ethertype, payload, vlan=None):
+    if vlan is None:
+        return dst + src + struct.pack("!H", ethertype) + payload
+    return dst + src + struct.pack("!HHH", 0x8100, vlan, ethertype) + payload
+
+
+def ipv4(src, dst, proto, payload, options=b"", flags_frag=0x4000, tos=0):
+    ihl = 5 + len(options) // 4
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, 4 * ihl + len(payload), 1, flags_frag,
+                    64, proto, 0, src, dst) + options
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def ipv6(src, dst, nh, payload, tc=0, flow=0x12345):
+    vtf = 6 << 28 | tc << 20 | flow
+    return struct.pack("!IHBB", vtf, len(payload), nh, 64) + src + dst + payload
+
+
+def pseudo4(src, dst, proto, length):
+    return src + dst + struct.pack("!BBH", 0, proto, length)
+
+
+def pseudo6(src, dst, nh, length):
+    return src + dst + struct.pack("!IxxxB", length, nh)
+
+
+def udp(sport, dport, payload, pseudo):
+    h = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
+    c = csum(pseudo(8 + len(payload)) + h + payload) or 0xFFFF
+    return h[:6] + struct.pack("!H", c) + payload
+
+
+def tcp(sport, dport, flags, options, payload, pseudo):
+    off = (20 + len(options)) // 4
+    h = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, off << 4, flags, 64240, 0, 0) + options
+    c = csum(pseudo(len(h) + len(payload)) + h + payload)
+    return h[:16] + struct.pack("!H", c) + h[18:] + payload
+
+
+def icmp4(t, code, rest, body):
+    m = struct.pack("!BBH", t, code, 0) + rest + body
+    return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+
+def icmp6(t, code, body, src, dst):
+    m = struct.pack("!BBH", t, code, 0) + body
+    c = csum(pseudo6(src, dst, 58, len(m)) + m)
+    return m[:2] + struct.pack("!H", c) + m[4:]
+
+
+def arp(op, sha, spa, tha, tpa):
+    return struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sha + spa + tha + tpa
+
+
+def gre(payload, key=None, seq=None, csum_=None, proto=0x6558):
+    flags = (0x8000 if csum_ is not None else 0) | (0x2000 if key is not None else 0) | (
+        0x1000 if seq is not None else 0)
+    h = struct.pack("!HH", flags, proto)
+    if csum_ is not None:
+        h += struct.pack("!HH", csum_, 0)
+    if key is not None:
+        h += struct.pack("!I", key)
+    if seq is not None:
+        h += struct.pack("!I", seq)
+    return h + payload
+
+
+def nvgre_key(vsid, flow):
+    return vsid << 8 | flow
+
+
+# --- inner frames --------------------------------------------------------------------------
+P4 = lambda proto: (lambda n: pseudo4(CA_A4, CA_B4, proto, n))
+P6 = lambda proto: (lambda n: pseudo6(LL_A6, LL_B6, proto, n))
+
+TCP_SYN = tcp(51514, 80, 0x02, bytes.fromhex("020405b4 01030307 0101 0402".replace(" ", "")), b"",
+              P4(6))
+UDP_DNS = udp(53000, 53, b"\xde\xad\xbe\xef", P4(17))
+ICMP_ECHO = icmp4(8, 0, struct.pack("!HH", 1, 0x21), b"abcdabcd")
+ICMP_FRAG = icmp4(3, 4, struct.pack("!HH", 0, 1458), ipv4(CA_B4, CA_A4, 17, UDP_DNS)[:28])
+ARP_REQ = arp(1, MAC_A, CA_A4, b"\0" * 6, CA_B4)
+NS = icmp6(135, 0, b"\0\0\0\0" + LL_B6 + b"\x01\x01" + MAC_A, LL_A6, SNM_B6)
+NA = icmp6(136, 0, b"\x60\0\0\0" + LL_B6 + b"\x02\x01" + MAC_B, LL_B6, LL_A6)
+ECHO6 = icmp6(128, 0, struct.pack("!HH", 7, 1) + b"ping", LL_A6, LL_B6)
+UDP6 = udp(546, 547, b"hello", P6(17))
+FRAG_HDR = struct.pack("!BBHI", 17, 0, 0x0001, 0xCAFE)
+HBH = struct.pack("!BB", 60, 0) + b"\x01\x04\0\0\0\0"
+DSTOPT = struct.pack("!BB", 58, 0) + b"\x01\x04\0\0\0\0"
+
+INNER_V4_UDP = eth(MAC_B, MAC_A, 0x0800, ipv4(CA_A4, CA_B4, 17, UDP_DNS))
+INNER_V4_TCP = eth(MAC_B, MAC_A, 0x0800, ipv4(CA_A4, CA_B4, 6, TCP_SYN))
+INNER_ARP = eth(b"\xff" * 6, MAC_A, 0x0806, ARP_REQ + b"\0" * 18)
+INNER_V6_NS = eth(MAC_B, MAC_A, 0x86DD, ipv6(LL_A6, SNM_B6, 58, NS))
+INNER_TAGGED = eth(MAC_B, MAC_A, 0x0800, ipv4(CA_A4, CA_B4, 17, UDP_DNS), vlan=10)
+
+
+def outer4(inner, vsid=5001, flow=0xAB, vlan=None, options=b""):
+    return eth(MAC_B, MAC_A, 0x0800,
+               ipv4(PA_A4, PA_B4, 47, gre(inner, key=nvgre_key(vsid, flow)), options=options),
+               vlan=vlan)
+
+
+def outer6(inner, vsid=6001, flow=0x42, ext=b"", first=47):
+    return eth(MAC_B, MAC_A, 0x86DD,
+               ipv6(PA_A6, PA_B6, first, ext + gre(inner, key=nvgre_key(vsid, flow))))
+
+
+SEEDS = {
+    "nvgre_decap": {
+        "v4_udp": b"\x00" + outer4(INNER_V4_UDP),
+        "v4_vlan_tcp": b"\x04" + outer4(INNER_V4_TCP, vlan=0x2064),
+        "v4_options_arp": b"\x08" + outer4(INNER_ARP, options=b"\x01\x01\x01\x00"),
+        "v4_padding": b"\x00" + outer4(INNER_ARP, vsid=4096) + b"\0" * 6,
+        "v4_inner_tagged": b"\x00" + outer4(INNER_TAGGED),
+        "v4_vsid_max": b"\x00" + outer4(INNER_V4_UDP, vsid=16_777_214, flow=0),
+        "v6_ns": b"\x00" + outer6(INNER_V6_NS),
+        "v6_ext": b"\x10" + outer6(INNER_V4_UDP, ext=struct.pack("!BB", 60, 0) + b"\x01\x04\0\0\0\0"
+                                   + struct.pack("!BB", 47, 0) + b"\x01\x04\0\0\0\0", first=0),
+        "v6_frag": b"\x00" + outer6(INNER_ARP, ext=struct.pack("!BBHI", 47, 0, 0, 1), first=44),
+        "v4_key_seq": b"\x03" + eth(MAC_B, MAC_A, 0x0800, ipv4(
+            PA_A4, PA_B4, 47, gre(INNER_V4_UDP, key=nvgre_key(5001, 1), seq=7))),
+    },
+    "wire_views": {
+        # mode 0: dissect from Ethernet.
+        "eth_v4_tcp": b"\x00" + INNER_V4_TCP,
+        "eth_v4_udp": b"\x10" + INNER_V4_UDP,
+        "eth_v4_icmp": b"\x20" + eth(MAC_B, MAC_A, 0x0800, ipv4(CA_A4, CA_B4, 1, ICMP_ECHO)),
+        "eth_v4_icmp_frag": b"\x30" + eth(MAC_B, MAC_A, 0x0800, ipv4(CA_B4, CA_A4, 1, ICMP_FRAG)),
+        "eth_arp": b"\x00" + INNER_ARP,
+        "eth_v6_ns": b"\x00" + INNER_V6_NS,
+        "eth_v6_na": b"\x40" + eth(MAC_A, MAC_B, 0x86DD, ipv6(LL_B6, LL_A6, 58, NA)),
+        "eth_v6_frag_udp": b"\x00" + eth(MAC_B, MAC_A, 0x86DD, ipv6(LL_A6, LL_B6, 44,
+                                                                       FRAG_HDR + UDP6)),
+        "eth_v6_ext_echo": b"\x00" + eth(MAC_B, MAC_A, 0x86DD, ipv6(LL_A6, LL_B6, 0,
+                                                                       HBH + DSTOPT + ECHO6)),
+        "nvgre_v4": b"\x00" + outer4(INNER_V4_TCP, vlan=5),
+        "nvgre_v6": b"\x00" + outer6(INNER_V6_NS),
+        # mode 1: dissect from IP; mode 2: from GRE; mode 3: L4 chosen by bits 2..=3.
+        "ip_v4": b"\x01" + ipv4(CA_A4, CA_B4, 6, TCP_SYN),
+        "gre_nvgre": b"\x02" + gre(INNER_V4_UDP, key=nvgre_key(5001, 9)),
+        "gre_all": b"\x02" + gre(INNER_ARP, key=1, seq=2, csum_=3),
+        "raw_arp": b"\x00" + ARP_REQ,
+        "raw_tcp": b"\x03" + TCP_SYN,
+        "raw_udp": b"\x07" + UDP_DNS,
+        "raw_icmp": b"\x0b" + ICMP_FRAG,
+        "raw_ns": b"\x0f" + NS,
+        "raw_na": b"\x0f" + NA,
+    },
+}
+
+for target, seeds in SEEDS.items():
+    d = os.path.join(HERE, target)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
