@@ -33,7 +33,11 @@ extern crate std;
 pub mod buf;
 mod drop_reason;
 pub mod ids;
+#[cfg(feature = "std")]
+pub mod live;
 pub mod nvgre;
+pub mod policy;
+pub mod table;
 pub mod wire;
 
 pub use drop_reason::DropReason;

@@ -1,0 +1,447 @@
+//! Compilation: a validated [`Policy`] → the [`Tables`] snapshot one host's data path reads.
+//!
+//! A host keeps the records of every routing domain one of its ports belongs to (plus
+//! every Nat record, found by PA on ingress); records of other routing domains, other
+//! hosts' ports and neighbours are left out.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use super::error::PolicyError;
+use super::prefix::{Prefix, Rdid};
+use super::records::{Host, Policy, RecordType, Rule};
+use super::validate::validate;
+use crate::ids::{MacAddr, Vsid};
+use crate::table::exact::{hash_words, CaKey, ExactMap, GrowMap, MacKey, PaKey, TableKey};
+use crate::table::lpm::{Lpm, LpmBuilder, PrefixTable};
+
+/// One lookup record as the data path reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupEntry {
+    /// Customer address (unspecified for L2Only / GatewayWildcard).
+    pub ca: IpAddr,
+    /// Virtual subnet.
+    pub vsid: Vsid,
+    /// VM MAC.
+    pub mac: MacAddr,
+    /// Provider address of the host running the VM.
+    pub pa: IpAddr,
+    /// Encap, Nat or None.
+    pub rule: Rule,
+    /// Static, Dynamic, L2Only or GatewayWildcard.
+    pub record_type: RecordType,
+    /// Keep the VM MAC on the provider network (Nat only).
+    pub use_vm_mac: bool,
+}
+
+/// A customer route as the data path reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteEntry {
+    /// The VSID the route belongs to (for on-link routes: the subnet holding the prefix).
+    pub vsid: Vsid,
+    /// Destination prefix.
+    pub prefix: Prefix,
+    /// `None` when on-link, else the gateway CA.
+    pub next_hop: Option<IpAddr>,
+    /// Metric.
+    pub metric: u32,
+}
+
+/// A provider route as the data path reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderRouteEntry {
+    /// Destination prefix on the provider network.
+    pub prefix: Prefix,
+    /// `None` when on-link, else the next-hop router.
+    pub next_hop: Option<IpAddr>,
+    /// Metric.
+    pub metric: u32,
+}
+
+/// What the data path knows about a virtual subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VsidEntry {
+    /// Its routing domain.
+    pub rdid: Rdid,
+    /// Dense index of the routing domain in this snapshot.
+    pub rdid_index: u32,
+    /// PAs of other hosts that host this VSID (targets of N-way unicast broadcast).
+    pub remote_pas: Vec<IpAddr>,
+    /// PAs holding an L2Only record in this VSID (targets of unicast ARP/ND for unknown CAs).
+    pub l2only_pas: Vec<IpAddr>,
+    /// Indices of GatewayWildcard records of this VSID.
+    pub gateways: Vec<u32>,
+}
+
+/// A local VM port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortEntry {
+    /// Name.
+    pub name: String,
+    /// MAC.
+    pub mac: MacAddr,
+    /// VSID, `None` when not virtualized.
+    pub vsid: Option<Vsid>,
+}
+
+/// Exact-match access to lookup records.
+pub trait LookupTable {
+    /// The record for CA `ca` in `vsid`.
+    fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry>;
+    /// The record for MAC `mac` in `vsid`.
+    fn by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry>;
+    /// The Nat record whose PA is `pa` (IP rewrite ingress).
+    fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry>;
+    /// What is known of `vsid` (routing domain, replication targets).
+    fn vsid(&self, vsid: Vsid) -> Option<&VsidEntry>;
+}
+
+/// Longest-prefix match over customer routes (per routing domain) and provider routes.
+pub trait RouteTable {
+    /// Best customer route to `dst` in routing domain `rdid_index`.
+    fn customer_route(&self, rdid_index: u32, dst: IpAddr) -> Option<&RouteEntry>;
+    /// Best provider route to `dst`.
+    fn provider_route(&self, dst: IpAddr) -> Option<&ProviderRouteEntry>;
+}
+
+/// Provider-network neighbours (static entries, later learned ones).
+pub trait NeighborTable {
+    /// MAC of provider-network neighbour `ip`.
+    fn neighbor(&self, ip: IpAddr) -> Option<MacAddr>;
+}
+
+/// Key for the per-VSID table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct VsidKey(u32);
+
+impl TableKey for VsidKey {
+    fn table_hash(&self) -> u64 {
+        hash_words([u64::from(self.0)])
+    }
+}
+
+/// One host's compiled, immutable policy snapshot.
+pub struct Tables {
+    host: String,
+    own_pas: Vec<IpAddr>,
+    uplink_mac: MacAddr,
+    uplink_mtu: u16,
+    gateway_mac: MacAddr,
+    ports: Vec<PortEntry>,
+    records: Vec<LookupEntry>,
+    by_ca: GrowMap<CaKey, u32>,
+    by_mac: GrowMap<MacKey, u32>,
+    by_pa: GrowMap<PaKey, u32>,
+    vsids: GrowMap<VsidKey, VsidEntry>,
+    rdids: Vec<Rdid>,
+    routes: Vec<Lpm<RouteEntry>>,
+    provider_routes: Lpm<ProviderRouteEntry>,
+    neighbors: GrowMap<PaKey, MacAddr>,
+}
+
+/// Why a policy could not be compiled for a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The policy breaks these rules.
+    Invalid(Vec<PolicyError>),
+    /// No host of that name in the policy.
+    UnknownHost(String),
+}
+
+impl core::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Invalid(errs) => {
+                for (i, e) in errs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            Self::UnknownHost(h) => write!(f, "no host named {h:?} in the policy"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for CompileError {}
+
+fn vsid_of(v: u32) -> Option<Vsid> {
+    Vsid::new(v).ok()
+}
+
+impl Tables {
+    /// Validates `policy` and compiles the snapshot of host `host`.
+    pub fn compile(policy: &Policy, host: &str) -> Result<Self, CompileError> {
+        validate(policy).map_err(CompileError::Invalid)?;
+        let h = policy
+            .host(host)
+            .ok_or_else(|| CompileError::UnknownHost(host.into()))?;
+        Ok(Self::compile_valid(policy, h))
+    }
+
+    fn compile_valid(policy: &Policy, h: &Host) -> Self {
+        let rdids = host_routing_domains(policy, h);
+        let rdid_index = |r: Rdid| rdids.iter().position(|x| *x == r).map(|i| i as u32);
+
+        let mut t = Self {
+            host: h.name.clone(),
+            own_pas: h.provider_addresses.clone(),
+            uplink_mac: h.uplink.mac_address,
+            uplink_mtu: h.uplink.mtu,
+            gateway_mac: h.gateway_mac_address,
+            ports: h
+                .ports
+                .iter()
+                .map(|p| PortEntry {
+                    name: p.name.clone(),
+                    mac: p.mac_address,
+                    vsid: Vsid::for_port(p.virtual_subnet_id).ok().flatten(),
+                })
+                .collect(),
+            records: Vec::new(),
+            by_ca: GrowMap::with_capacity(policy.lookup_records.len()),
+            by_mac: GrowMap::with_capacity(policy.lookup_records.len()),
+            by_pa: GrowMap::with_capacity(0),
+            vsids: GrowMap::with_capacity(0),
+            rdids: rdids.clone(),
+            routes: Vec::new(),
+            provider_routes: LpmBuilder::new().build(),
+            neighbors: GrowMap::with_capacity(h.neighbors.len()),
+        };
+
+        // Virtual subnets of the kept routing domains (built in a BTreeMap, then frozen).
+        let mut vsids: BTreeMap<u32, VsidEntry> = BTreeMap::new();
+        for r in &policy.customer_routes {
+            let (Some(vsid), Some(idx)) = (
+                vsid_of(r.virtual_subnet_id),
+                rdid_index(r.routing_domain_id),
+            ) else {
+                continue;
+            };
+            vsids.entry(vsid.get()).or_insert_with(|| VsidEntry {
+                rdid: r.routing_domain_id,
+                rdid_index: idx,
+                remote_pas: Vec::new(),
+                l2only_pas: Vec::new(),
+                gateways: Vec::new(),
+            });
+        }
+
+        for rec in &policy.lookup_records {
+            let Some(vsid) = vsid_of(rec.virtual_subnet_id) else {
+                continue;
+            };
+            let keep = vsids.contains_key(&vsid.get()) || rec.rule == Rule::Nat;
+            if !keep {
+                continue;
+            }
+            let idx = t.records.len() as u32;
+            t.records.push(LookupEntry {
+                ca: rec.customer_address,
+                vsid,
+                mac: rec.mac_address,
+                pa: rec.provider_address,
+                rule: rec.rule,
+                record_type: rec.record_type,
+                use_vm_mac: rec.use_vm_mac_address,
+            });
+            let local = h.provider_addresses.contains(&rec.provider_address);
+            if let Some(v) = vsids.get_mut(&vsid.get()) {
+                match rec.record_type {
+                    RecordType::L2Only => push_unique(&mut v.l2only_pas, rec.provider_address),
+                    RecordType::GatewayWildcard => v.gateways.push(idx),
+                    RecordType::Static | RecordType::Dynamic => {}
+                }
+                if !local && rec.record_type != RecordType::GatewayWildcard {
+                    push_unique(&mut v.remote_pas, rec.provider_address);
+                }
+            }
+            if rec.record_type.is_wildcard() {
+                continue;
+            }
+            let _ = t.by_ca.insert(CaKey::new(vsid, rec.customer_address), idx);
+            if t.by_mac.get(&MacKey::new(vsid, rec.mac_address)).is_none() {
+                let _ = t.by_mac.insert(MacKey::new(vsid, rec.mac_address), idx);
+            }
+            if rec.rule == Rule::Nat {
+                let _ = t.by_pa.insert(PaKey::new(rec.provider_address), idx);
+            }
+        }
+
+        t.vsids = GrowMap::with_capacity(vsids.len());
+        for (v, entry) in vsids {
+            let _ = t.vsids.insert(VsidKey(v), entry);
+        }
+
+        t.routes = customer_lpms(policy, &rdids);
+        t.provider_routes = provider_lpm(policy, h);
+        for n in &h.neighbors {
+            let _ = t.neighbors.insert(PaKey::new(n.ip_address), n.mac_address);
+        }
+        t
+    }
+
+    /// The host this snapshot is for.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// PAs owned by this host.
+    pub fn own_pas(&self) -> &[IpAddr] {
+        &self.own_pas
+    }
+
+    /// Uplink MAC.
+    pub fn uplink_mac(&self) -> MacAddr {
+        self.uplink_mac
+    }
+
+    /// Uplink (provider network) MTU.
+    pub fn uplink_mtu(&self) -> u16 {
+        self.uplink_mtu
+    }
+
+    /// MAC_DFGW: the MAC that answers for every virtual subnet's gateway.
+    pub fn gateway_mac(&self) -> MacAddr {
+        self.gateway_mac
+    }
+
+    /// Local VM ports, in policy order (the index is the port id).
+    pub fn ports(&self) -> &[PortEntry] {
+        &self.ports
+    }
+
+    /// Every lookup record this host keeps.
+    pub fn records(&self) -> &[LookupEntry] {
+        &self.records
+    }
+
+    /// Routing domains of this host's ports, by dense index.
+    pub fn routing_domains(&self) -> &[Rdid] {
+        &self.rdids
+    }
+
+    /// True when `pa` belongs to this host.
+    pub fn owns_pa(&self, pa: IpAddr) -> bool {
+        self.own_pas.contains(&pa)
+    }
+}
+
+/// The routing domains the host's ports are in, in port order.
+fn host_routing_domains(policy: &Policy, h: &Host) -> Vec<Rdid> {
+    let mut rdids: Vec<Rdid> = Vec::new();
+    for port in &h.ports {
+        let rdid = policy
+            .customer_routes
+            .iter()
+            .find(|r| r.virtual_subnet_id == port.virtual_subnet_id)
+            .map(|r| r.routing_domain_id);
+        if let Some(r) = rdid {
+            if !rdids.contains(&r) {
+                rdids.push(r);
+            }
+        }
+    }
+    rdids
+}
+
+/// One customer-route LPM per kept routing domain, indexed like `rdids`.
+fn customer_lpms(policy: &Policy, rdids: &[Rdid]) -> Vec<Lpm<RouteEntry>> {
+    let rdid_index = |r: Rdid| rdids.iter().position(|x| *x == r);
+    let mut builders: Vec<LpmBuilder<RouteEntry>> =
+        rdids.iter().map(|_| LpmBuilder::new()).collect();
+    for r in &policy.customer_routes {
+        let (Some(vsid), Some(idx)) = (
+            vsid_of(r.virtual_subnet_id),
+            rdid_index(r.routing_domain_id),
+        ) else {
+            continue;
+        };
+        if let Some(b) = builders.get_mut(idx) {
+            let entry = RouteEntry {
+                vsid,
+                prefix: r.destination_prefix,
+                next_hop: (!r.is_on_link()).then_some(r.next_hop),
+                metric: r.metric,
+            };
+            b.insert(r.destination_prefix, r.metric, entry);
+        }
+    }
+    builders.into_iter().map(LpmBuilder::build).collect()
+}
+
+/// Provider routes plus an on-link route for the subnet of each of the host's PAs.
+fn provider_lpm(policy: &Policy, h: &Host) -> Lpm<ProviderRouteEntry> {
+    let mut pb = LpmBuilder::new();
+    for pa in &policy.provider_addresses {
+        if h.provider_addresses.contains(&pa.provider_address) {
+            let prefix = Prefix::truncating(pa.provider_address, pa.prefix_length);
+            pb.insert(
+                prefix,
+                u32::MAX,
+                ProviderRouteEntry {
+                    prefix,
+                    next_hop: None,
+                    metric: u32::MAX,
+                },
+            );
+        }
+    }
+    for r in &policy.provider_routes {
+        let entry = ProviderRouteEntry {
+            prefix: r.destination_prefix,
+            next_hop: (!r.next_hop.is_unspecified()).then_some(r.next_hop),
+            metric: r.metric,
+        };
+        pb.insert(r.destination_prefix, r.metric, entry);
+    }
+    pb.build()
+}
+
+fn push_unique(v: &mut Vec<IpAddr>, a: IpAddr) {
+    if !v.contains(&a) {
+        v.push(a);
+    }
+}
+
+impl LookupTable for Tables {
+    fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry> {
+        let i = *self.by_ca.get(&CaKey::new(vsid, ca))?;
+        self.records.get(i as usize)
+    }
+
+    fn by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry> {
+        let i = *self.by_mac.get(&MacKey::new(vsid, mac))?;
+        self.records.get(i as usize)
+    }
+
+    fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry> {
+        let i = *self.by_pa.get(&PaKey::new(pa))?;
+        self.records.get(i as usize)
+    }
+
+    fn vsid(&self, vsid: Vsid) -> Option<&VsidEntry> {
+        self.vsids.get(&VsidKey(vsid.get()))
+    }
+}
+
+impl RouteTable for Tables {
+    fn customer_route(&self, rdid_index: u32, dst: IpAddr) -> Option<&RouteEntry> {
+        self.routes.get(rdid_index as usize)?.lookup(dst)
+    }
+
+    fn provider_route(&self, dst: IpAddr) -> Option<&ProviderRouteEntry> {
+        self.provider_routes.lookup(dst)
+    }
+}
+
+impl NeighborTable for Tables {
+    fn neighbor(&self, ip: IpAddr) -> Option<MacAddr> {
+        self.neighbors.get(&PaKey::new(ip)).copied()
+    }
+}
