@@ -43,11 +43,11 @@
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use zerocopy::byteorder::network_endian::U16;
-use zerocopy::IntoBytes;
+use zerocopy::Ref;
 
 use crate::buf::{BufError, PacketBuf};
 use crate::ids::{FlowId, MacAddr, Vsid};
+use crate::wire::checksum::Checksum;
 use crate::wire::ethernet::{EtherType, EthernetFrame, EthernetHeader, VlanTag};
 use crate::wire::gre::{GrePacket, NvgreHeader, FLAG_C, FLAG_K, FLAG_S, RESERVED0, VERSION_MASK};
 use crate::wire::ipv4::{Ipv4Header, Ipv4Packet};
@@ -212,19 +212,25 @@ pub fn encap<P: PacketBuf + ?Sized>(
     buf: &mut P,
     p: &EncapParams,
 ) -> Result<Encapsulated, EncapError> {
-    let (strip, flow_hash, tos) = {
-        let eth = EthernetFrame::parse(buf.data()).map_err(|_| EncapError::InnerTruncated)?;
+    let (strip, flow) = {
+        let data = buf.data();
+        let eth = EthernetFrame::parse(data).map_err(|_| EncapError::InnerTruncated)?;
         let strip = match eth.vlan_tpid() {
             None => false,
             Some(EtherType::VLAN) if !eth.ethertype().is_vlan_tag() => true,
             Some(_) => return Err(EncapError::StackedVlanTags),
         };
-        let flow = inner_flow(eth.ethertype(), eth.payload());
-        (
-            strip,
-            flow.map_or_else(|| mac_hash(&eth), FlowKey::hash),
-            flow.map_or(0, |f| f.tos),
-        )
+        // The hash feeds the FlowID and the IPv6 flow label, the TOS an inherited outer
+        // TOS: skip the inner parse when none of them is needed.
+        let needed = p.flow_id.is_none()
+            || matches!(p.underlay, Underlay::V6 { .. })
+            || p.tos == OuterTos::Inherit;
+        let flow = if needed {
+            flow_of(data, &eth)
+        } else {
+            InnerFlow { hash: 0, tos: 0 }
+        };
+        (strip, flow)
     };
     let vlan_len = if p.outer_vlan.is_some() {
         VlanTag::LEN
@@ -250,55 +256,16 @@ pub fn encap<P: PacketBuf + ?Sized>(
         buf.pull_front(VlanTag::LEN)
             .map_err(|_| EncapError::InnerTruncated)?;
     }
-    let flow_id = p.flow_id.unwrap_or(FlowId(fold8(flow_hash)));
+    let flow_id = p.flow_id.unwrap_or(FlowId(fold8(flow.hash)));
     let tos = match p.tos {
-        OuterTos::Inherit => tos,
+        OuterTos::Inherit => flow.tos,
         OuterTos::Fixed(t) => t,
     };
     let out = buf.push_front(outer_len).map_err(|e| match e {
         BufError::NoHeadroom => EncapError::NoHeadroom,
         _ => EncapError::InnerTruncated,
     })?;
-    let ethertype = match p.underlay {
-        Underlay::V4 { .. } => EtherType::IPV4,
-        Underlay::V6 { .. } => EtherType::IPV6,
-    };
-    let rest = match p.outer_vlan {
-        None => write(out, &EthernetHeader::new(p.dst_mac, p.src_mac, ethertype)),
-        Some(tci) => {
-            let rest = write(
-                out,
-                &EthernetHeader::new(p.dst_mac, p.src_mac, EtherType::VLAN),
-            );
-            write(
-                rest,
-                &VlanTag {
-                    tci: U16::new(tci),
-                    ethertype: U16::new(ethertype.0),
-                },
-            )
-        }
-    };
-    let rest = match p.underlay {
-        Underlay::V4 { src, dst } => {
-            let mut h = Ipv4Header::new(src, dst, ip_proto::GRE, 0);
-            h.total_len.set(length_field);
-            h.ident.set(p.ip_id);
-            h.ttl = p.ttl;
-            h.tos = tos;
-            h.set_dont_fragment(p.dont_fragment);
-            h.fill_checksum();
-            write(rest, &h)
-        }
-        Underlay::V6 { src, dst } => {
-            let mut h = Ipv6Header::new(src, dst, ip_proto::GRE, length_field);
-            h.hop_limit = p.ttl;
-            h.set_traffic_class(tos);
-            h.set_flow_label(flow_hash >> 12);
-            write(rest, &h)
-        }
-    };
-    write(rest, &NvgreHeader::new(p.vsid, flow_id));
+    write_outer(out, p, flow_id, tos, flow.hash, length_field);
     Ok(Encapsulated {
         flow_id,
         outer_len,
@@ -306,13 +273,88 @@ pub fn encap<P: PacketBuf + ?Sized>(
     })
 }
 
-/// Writes `v` at the start of `out` and returns the bytes after it. `encap` sized `out`
-/// to hold every header it writes, so the fallbacks are unreachable.
-fn write<'a, T: IntoBytes + zerocopy::Immutable>(out: &'a mut [u8], v: &T) -> &'a mut [u8] {
-    let n = core::mem::size_of::<T>().min(out.len());
-    let (head, tail) = out.split_at_mut(n);
-    let _ = v.write_to(head);
-    tail
+/// Writes the outer headers field by field straight into `out` (no header is assembled
+/// elsewhere and copied), with the IPv4 checksum computed from the field values rather
+/// than read back from memory. `encap` sized `out` to hold every header it writes.
+#[inline]
+fn write_outer(
+    out: &mut [u8],
+    p: &EncapParams,
+    flow_id: FlowId,
+    tos: u8,
+    hash: u32,
+    length_field: u16,
+) {
+    let ethertype = match p.underlay {
+        Underlay::V4 { .. } => EtherType::IPV4,
+        Underlay::V6 { .. } => EtherType::IPV6,
+    };
+    let Ok((mut eth, rest)) = Ref::<_, EthernetHeader>::from_prefix(out) else {
+        return;
+    };
+    eth.dst = p.dst_mac;
+    eth.src = p.src_mac;
+    let rest = match p.outer_vlan {
+        None => {
+            eth.ethertype.set(ethertype.0);
+            rest
+        }
+        Some(tci) => {
+            eth.ethertype.set(EtherType::VLAN.0);
+            let Ok((mut tag, rest)) = Ref::<_, VlanTag>::from_prefix(rest) else {
+                return;
+            };
+            tag.tci.set(tci);
+            tag.ethertype.set(ethertype.0);
+            rest
+        }
+    };
+    let rest = match p.underlay {
+        Underlay::V4 { src, dst } => {
+            let Ok((mut h, rest)) = Ref::<_, Ipv4Header>::from_prefix(rest) else {
+                return;
+            };
+            let flags_frag: u16 = if p.dont_fragment { 0x4000 } else { 0 };
+            let (s, d) = (src.to_bits(), dst.to_bits());
+            let sum = Checksum::new()
+                .add_u16(0x4500 | u16::from(tos))
+                .add_u16(length_field)
+                .add_u16(p.ip_id)
+                .add_u16(flags_frag)
+                .add_u16(u16::from(p.ttl) << 8 | u16::from(ip_proto::GRE))
+                .add_u32(s)
+                .add_u32(d);
+            h.version_ihl = 0x45;
+            h.tos = tos;
+            h.total_len.set(length_field);
+            h.ident.set(p.ip_id);
+            h.flags_frag.set(flags_frag);
+            h.ttl = p.ttl;
+            h.protocol = ip_proto::GRE;
+            h.checksum.set(sum.finish());
+            h.src = src.octets();
+            h.dst = dst.octets();
+            rest
+        }
+        Underlay::V6 { src, dst } => {
+            let Ok((mut h, rest)) = Ref::<_, Ipv6Header>::from_prefix(rest) else {
+                return;
+            };
+            h.ver_tc_flow
+                .set(6 << 28 | u32::from(tos) << 20 | hash >> 12);
+            h.payload_len.set(length_field);
+            h.next_header = ip_proto::GRE;
+            h.hop_limit = p.ttl;
+            h.src = src.octets();
+            h.dst = dst.octets();
+            rest
+        }
+    };
+    if let Ok((mut g, _)) = Ref::<_, NvgreHeader>::from_prefix(rest) {
+        g.flags_version.set(FLAG_K);
+        g.protocol.set(EtherType::TRANSPARENT_ETHERNET.0);
+        g.key.set(p.vsid.get() << 8 | u32::from(flow_id.0));
+    }
 }
 
 /// A validated NVGRE frame: what the outer headers say and where the inner frame is.
@@ -349,6 +391,7 @@ fn malformed(e: ParseError) -> DropReason {
 /// IPv6; the IPv4 header checksum; no fragmentation (IPv4 MF/offset, IPv6 fragment header);
 /// protocol GRE after any IPv6 extension headers; the GRE flags (C, S, K, reserved bits,
 /// version), protocol 0x6558 and the VSID; an inner Ethernet header without VLAN tag.
+#[inline]
 pub fn inspect(frame: &[u8]) -> Result<Nvgre, DropReason> {
     let eth = EthernetFrame::parse(frame).map_err(malformed)?;
     let outer_vlan = eth.vlan().map(VlanTag::vid);
@@ -443,33 +486,62 @@ pub fn decap<P: PacketBuf + ?Sized>(buf: &mut P) -> Result<Nvgre, DropReason> {
     Ok(n)
 }
 
-/// The fields of an inner flow that feed the FlowID.
+/// What the inner frame contributes to the FlowID and the outer TOS.
 #[derive(Clone, Copy)]
-struct FlowKey<'a> {
-    src: &'a [u8],
-    dst: &'a [u8],
-    protocol: u8,
-    ports: u32,
+struct InnerFlow {
+    hash: u32,
     tos: u8,
 }
 
-impl FlowKey<'_> {
-    fn hash(self) -> u32 {
-        let mut h = Mixer::new();
-        h.bytes(self.src);
-        h.bytes(self.dst);
-        h.word(u64::from(self.protocol) << 32 | u64::from(self.ports));
-        h.finish()
-    }
+/// Seeds of the flow hash (hex digits of pi): fixed, so every host computes the same
+/// FlowID for a flow.
+const SEED: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
+
+/// The high and low halves of the 128-bit product, XORed: one multiply mixes every input
+/// bit into every output bit.
+#[inline]
+const fn folded_mul(a: u64, b: u64) -> u64 {
+    let p = (a as u128) * (b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// Extracts addresses, protocol and — for unfragmented TCP, UDP and SCTP — ports.
-fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<FlowKey<'_>> {
-    fn ports(protocol: u8, l4: &[u8]) -> u32 {
-        match (protocol, l4.get(..4)) {
-            (ip_proto::TCP | ip_proto::UDP | 132, Some(&[a, b, c, d])) => {
-                u32::from_be_bytes([a, b, c, d])
-            }
+#[inline]
+const fn finish(h: u64) -> u32 {
+    let h = folded_mul(h ^ SEED[2], SEED[3]);
+    (h ^ (h >> 32)) as u32
+}
+
+#[inline]
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    bytes.get(at..at + 4).map_or(0, |w| {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(w);
+        u32::from_be_bytes(word)
+    })
+}
+
+#[inline]
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).map_or(0, |w| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        u64::from_be_bytes(a)
+    })
+}
+
+/// Hashes addresses, protocol and — for unfragmented TCP, UDP and SCTP — ports of the
+/// inner IP packet; `None` for non-IP or unparsable frames.
+#[inline]
+fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<InnerFlow> {
+    #[inline]
+    fn ports(protocol: u8, l4: &[u8]) -> u64 {
+        match protocol {
+            ip_proto::TCP | ip_proto::UDP | 132 => u64::from(read_u32(l4, 0)),
             _ => 0,
         }
     }
@@ -482,12 +554,11 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<FlowKey<'_>> {
             } else {
                 ports(h.protocol, ip.payload())
             };
-            let hdr = l3.get(..20)?;
-            Some(FlowKey {
-                src: hdr.get(12..16)?,
-                dst: hdr.get(16..20)?,
-                protocol: h.protocol,
-                ports: p,
+            let addrs =
+                u64::from(u32::from_be_bytes(h.src)) << 32 | u64::from(u32::from_be_bytes(h.dst));
+            let h64 = folded_mul(addrs ^ SEED[0], (p << 8 | u64::from(h.protocol)) ^ SEED[1]);
+            Some(InnerFlow {
+                hash: finish(h64),
                 tos: h.tos,
             })
         }
@@ -502,11 +573,11 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<FlowKey<'_>> {
                 Ok(ul) => (ul.protocol, 0),
                 Err(_) => (ip.header().next_header, 0),
             };
-            Some(FlowKey {
-                src: l3.get(8..24)?,
-                dst: l3.get(24..40)?,
-                protocol,
-                ports: p,
+            let src = folded_mul(read_u64(l3, 8) ^ SEED[0], read_u64(l3, 16) ^ SEED[1]);
+            let dst = folded_mul(read_u64(l3, 24) ^ SEED[2], read_u64(l3, 32) ^ SEED[3]);
+            let h64 = folded_mul(src ^ (p << 8 | u64::from(protocol)), dst ^ SEED[0]);
+            Some(InnerFlow {
+                hash: finish(h64),
                 tos,
             })
         }
@@ -514,12 +585,23 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<FlowKey<'_>> {
     }
 }
 
-fn mac_hash<B: zerocopy::ByteSlice>(eth: &EthernetFrame<B>) -> u32 {
-    let mut h = Mixer::new();
-    h.bytes(&eth.src().0);
-    h.bytes(&eth.dst().0);
-    h.word(u64::from(eth.ethertype().0));
-    h.finish()
+/// Hash of the MAC addresses and type of a non-IP frame.
+#[inline]
+fn mac_hash(frame: &[u8]) -> u32 {
+    // dst (6) ‖ src (6) ‖ type (2) as two overlapping words: bytes 0..8 and 6..14.
+    finish(folded_mul(
+        read_u64(frame, 0) ^ SEED[0],
+        read_u64(frame, 6) ^ SEED[1],
+    ))
+}
+
+/// Flow hash and TOS of an inner Ethernet frame whose header is `eth`.
+#[inline]
+fn flow_of<B: zerocopy::ByteSlice>(frame: &[u8], eth: &EthernetFrame<B>) -> InnerFlow {
+    inner_flow(eth.ethertype(), eth.payload()).unwrap_or(InnerFlow {
+        hash: mac_hash(frame),
+        tos: 0,
+    })
 }
 
 /// The FlowID hnv puts in the key for an inner Ethernet frame: a hash of the inner
@@ -540,53 +622,11 @@ pub fn flow_id_of(inner: &[u8]) -> FlowId {
 /// label).
 pub fn flow_hash_of(inner: &[u8]) -> u32 {
     match EthernetFrame::parse(inner) {
-        Ok(eth) => {
-            inner_flow(eth.ethertype(), eth.payload()).map_or_else(|| mac_hash(&eth), FlowKey::hash)
-        }
+        Ok(eth) => flow_of(inner, &eth).hash,
         Err(_) => 0,
     }
 }
 
 fn fold8(hash: u32) -> u8 {
     hash.to_be_bytes().iter().fold(0, |acc, byte| acc ^ byte)
-}
-
-/// A small multiply-rotate hash with a murmur3 finaliser: fast on 8-byte words, good
-/// avalanche in every output bit, deterministic across runs and hosts.
-struct Mixer(u64);
-
-impl Mixer {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-
-    fn new() -> Self {
-        Self(Self::K)
-    }
-
-    fn word(&mut self, w: u64) {
-        self.0 = (self.0 ^ w).wrapping_mul(Self::K).rotate_left(29);
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.word(u64::from_le_bytes(w));
-        }
-        let mut w = [0u8; 8];
-        for (d, s) in w.iter_mut().zip(chunks.remainder()) {
-            *d = *s;
-        }
-        self.word(u64::from_le_bytes(w) ^ (b.len() as u64) << 56);
-    }
-
-    fn finish(self) -> u32 {
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^= x >> 33;
-        x as u32
-    }
 }
