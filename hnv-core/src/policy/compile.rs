@@ -11,7 +11,7 @@ use core::net::IpAddr;
 
 use super::error::PolicyError;
 use super::prefix::{Prefix, Rdid};
-use super::records::{Host, Policy, RecordType, Rule};
+use super::records::{CustomerRoute, Host, Policy, RecordType, Rule};
 use super::validate::validate;
 use crate::ids::{MacAddr, Vsid};
 use crate::table::exact::{hash_words, CaKey, ExactMap, GrowMap, MacKey, PaKey, TableKey};
@@ -186,7 +186,6 @@ impl Tables {
 
     fn compile_valid(policy: &Policy, h: &Host) -> Self {
         let rdids = host_routing_domains(policy, h);
-        let rdid_index = |r: Rdid| rdids.iter().position(|x| *x == r).map(|i| i as u32);
 
         let mut t = Self {
             host: h.name.clone(),
@@ -216,16 +215,10 @@ impl Tables {
 
         // Virtual subnets of the kept routing domains (built in a BTreeMap, then frozen).
         let mut vsids: BTreeMap<u32, VsidEntry> = BTreeMap::new();
-        for r in &policy.customer_routes {
-            let (Some(vsid), Some(idx)) = (
-                vsid_of(r.virtual_subnet_id),
-                rdid_index(r.routing_domain_id),
-            ) else {
-                continue;
-            };
+        for (vsid, idx, r) in kept_routes(policy, &rdids) {
             vsids.entry(vsid.get()).or_insert_with(|| VsidEntry {
                 rdid: r.routing_domain_id,
-                rdid_index: idx,
+                rdid_index: idx as u32,
                 remote_pas: Vec::new(),
                 l2only_pas: Vec::new(),
                 gateways: Vec::new(),
@@ -350,18 +343,24 @@ fn host_routing_domains(policy: &Policy, h: &Host) -> Vec<Rdid> {
     rdids
 }
 
+/// The customer routes of the kept routing domains, with their VSID and the routing
+/// domain's dense index.
+fn kept_routes<'p>(
+    policy: &'p Policy,
+    rdids: &'p [Rdid],
+) -> impl Iterator<Item = (Vsid, usize, &'p CustomerRoute)> + 'p {
+    policy.customer_routes.iter().filter_map(move |r| {
+        let vsid = vsid_of(r.virtual_subnet_id)?;
+        let idx = rdids.iter().position(|x| *x == r.routing_domain_id)?;
+        Some((vsid, idx, r))
+    })
+}
+
 /// One customer-route LPM per kept routing domain, indexed like `rdids`.
 fn customer_lpms(policy: &Policy, rdids: &[Rdid]) -> Vec<Lpm<RouteEntry>> {
-    let rdid_index = |r: Rdid| rdids.iter().position(|x| *x == r);
     let mut builders: Vec<LpmBuilder<RouteEntry>> =
         rdids.iter().map(|_| LpmBuilder::new()).collect();
-    for r in &policy.customer_routes {
-        let (Some(vsid), Some(idx)) = (
-            vsid_of(r.virtual_subnet_id),
-            rdid_index(r.routing_domain_id),
-        ) else {
-            continue;
-        };
+    for (vsid, idx, r) in kept_routes(policy, rdids) {
         if let Some(b) = builders.get_mut(idx) {
             let entry = RouteEntry {
                 vsid,

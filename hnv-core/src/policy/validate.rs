@@ -7,7 +7,7 @@ use core::net::IpAddr;
 
 use super::error::{Array, Field, HostArray, Location, PolicyError, Problem};
 use super::prefix::{Prefix, Rdid};
-use super::records::{Policy, RecordType, Rule};
+use super::records::{LookupRecord, Policy, RecordType, Rule};
 use crate::ids::{MacAddr, Vsid, VsidError};
 
 /// Smallest uplink MTU accepted: an IPv4 minimum datagram (576) plus IPv6 NVGRE overhead.
@@ -126,42 +126,7 @@ fn lookup_records(p: &Policy, rdid_of: &BTreeMap<u32, Rdid>, out: &mut Problems)
     for (i, r) in p.lookup_records.iter().enumerate() {
         let at = |f| Location::at(Array::LookupRecords, i, f);
         let ca = r.customer_address;
-        if bad_pa(r.provider_address) {
-            out.add(
-                at(Field::ProviderAddress),
-                Problem::BadProviderAddress(r.provider_address),
-            );
-        }
-        if r.use_vm_mac_address && r.rule != Rule::Nat {
-            out.add(at(Field::UseVmMACAddress), Problem::UseVmMacWithoutNat);
-        }
-        if r.rule == Rule::Nat {
-            let sharing = by_pa
-                .get(&r.provider_address)
-                .map_or(&[][..], Vec::as_slice);
-            if let Some(&other) = sharing.iter().find(|&&j| j != i) {
-                out.add(
-                    at(Field::ProviderAddress),
-                    Problem::NatPaShared {
-                        pa: r.provider_address,
-                        other,
-                    },
-                );
-            }
-        }
-        if r.record_type.is_wildcard() {
-            if !ca.is_unspecified() {
-                out.add(
-                    at(Field::CustomerAddress),
-                    Problem::WildcardNeedsUnspecifiedCa(ca),
-                );
-            }
-        } else if ca.is_unspecified() {
-            out.add(at(Field::CustomerAddress), Problem::UnspecifiedCa);
-        }
-        if !r.record_type.is_wildcard() && !r.mac_address.is_unicast() {
-            out.add(at(Field::MACAddress), Problem::NotUnicastMac(r.mac_address));
-        }
+        record_fields(i, r, &by_pa, out);
         if let Some(pr) = vsid_problem(r.virtual_subnet_id) {
             out.add(at(Field::VirtualSubnetID), pr);
             continue;
@@ -227,6 +192,54 @@ fn lookup_records(p: &Policy, rdid_of: &BTreeMap<u32, Rdid>, out: &mut Problems)
         } else {
             macs.insert((rdid, r.mac_address), i);
         }
+    }
+}
+
+/// The rules of one lookup record that need no routing domain: PA, rule and type against
+/// CA and MAC.
+fn record_fields(
+    i: usize,
+    r: &LookupRecord,
+    by_pa: &BTreeMap<IpAddr, Vec<usize>>,
+    out: &mut Problems,
+) {
+    let at = |f| Location::at(Array::LookupRecords, i, f);
+    let ca = r.customer_address;
+    if bad_pa(r.provider_address) {
+        out.add(
+            at(Field::ProviderAddress),
+            Problem::BadProviderAddress(r.provider_address),
+        );
+    }
+    if r.use_vm_mac_address && r.rule != Rule::Nat {
+        out.add(at(Field::UseVmMACAddress), Problem::UseVmMacWithoutNat);
+    }
+    if r.rule == Rule::Nat {
+        let sharing = by_pa
+            .get(&r.provider_address)
+            .map_or(&[][..], Vec::as_slice);
+        if let Some(&other) = sharing.iter().find(|&&j| j != i) {
+            out.add(
+                at(Field::ProviderAddress),
+                Problem::NatPaShared {
+                    pa: r.provider_address,
+                    other,
+                },
+            );
+        }
+    }
+    if r.record_type.is_wildcard() {
+        if !ca.is_unspecified() {
+            out.add(
+                at(Field::CustomerAddress),
+                Problem::WildcardNeedsUnspecifiedCa(ca),
+            );
+        }
+    } else if ca.is_unspecified() {
+        out.add(at(Field::CustomerAddress), Problem::UnspecifiedCa);
+    }
+    if !r.record_type.is_wildcard() && !r.mac_address.is_unicast() {
+        out.add(at(Field::MACAddress), Problem::NotUnicastMac(r.mac_address));
     }
 }
 
