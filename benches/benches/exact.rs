@@ -24,6 +24,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hnv_benches::Rng;
 use hnv_core::ids::Vsid;
 use hnv_core::table::exact::{CaKey, ExactMap, FixedMap, GrowMap};
 
@@ -32,23 +33,6 @@ const BATCH: usize = 1024;
 
 /// Slots of the `FixedMap` measured at 1k records: ⌊7·1280/8⌋ = 1120 entries.
 const FIXED_SLOTS: usize = 1280;
-
-/// splitmix64: a deterministic stream, so every run measures the same keys.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-}
 
 /// Record `i`'s key: distinct for distinct `i` (the address encodes `i`), every fourth an
 /// IPv6 address, VSIDs 5000..5064.
@@ -76,7 +60,9 @@ fn workload(n: usize, salt: u32, rng: &mut Rng) -> (Vec<CaKey>, Vec<CaKey>) {
     let n32 = u32::try_from(n).expect("fits u32");
     let keys: Vec<CaKey> = (0..n32).map(|i| key(i, salt)).collect();
     let len = n.max(BATCH).div_ceil(BATCH) * BATCH;
-    let stream = (0..len).map(|_| keys[rng.below(n)]).collect();
+    let stream = (0..len)
+        .map(|_| keys[rng.below(n as u64) as usize])
+        .collect();
     (keys, stream)
 }
 

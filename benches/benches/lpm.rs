@@ -22,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hnv_benches::Rng;
 use hnv_core::policy::Prefix;
 use hnv_core::table::lpm::{FixedLpm, Lpm, LpmBuilder, PrefixTable};
 
@@ -29,27 +30,6 @@ use hnv_core::table::lpm::{FixedLpm, Lpm, LpmBuilder, PrefixTable};
 const BATCH: usize = 1024;
 /// Addresses per `linear_scan` iteration.
 const SCAN_BATCH: usize = 64;
-
-/// splitmix64: a deterministic stream, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn u128(&mut self) -> u128 {
-        (u128::from(self.next()) << 64) | u128::from(self.next())
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Family {
@@ -96,7 +76,7 @@ impl Family {
     /// A uniform random address (IPv6: in 2000::/3).
     fn addr(self, rng: &mut Rng) -> IpAddr {
         match self {
-            Self::V4 => IpAddr::V4(Ipv4Addr::from_bits(rng.next() as u32)),
+            Self::V4 => IpAddr::V4(Ipv4Addr::from_bits(rng.next_u64() as u32)),
             Self::V6 => IpAddr::V6(Ipv6Addr::from_bits((rng.u128() >> 3) | (1u128 << 125))),
         }
     }

@@ -8,7 +8,7 @@
 //!
 //! * [`FixedLpm`] — no allocation, `N` prefixes at most ([`TableError::Full`] beyond that):
 //!   a path-compressed binary trie in fixed arenas.
-//! * [`Lpm`] (feature `alloc`) — built once by [`LpmBuilder`] and then only read (a policy
+//! * `Lpm` (feature `alloc`) — built once by `LpmBuilder` and then only read (a policy
 //!   update builds a new table and swaps it in): a leaf-pushed multibit trie per family
 //!   with a direct-indexed first level (18 bits for IPv4, 16 for IPv6 at scale), then 6-bit
 //!   nodes — plain 64-entry arrays for IPv4, bitmap-compressed (poptrie) nodes for IPv6.
@@ -114,7 +114,7 @@ enum Link {
 /// nodes. A lookup walks from the root while the address stays inside the node's prefix,
 /// remembering the last route passed, so it costs one step per nesting or branching level
 /// (at most the address width), not per route. Meant for small tables (firmware, tests);
-/// [`Lpm`] is the fast one at scale.
+/// `Lpm` is the fast one at scale.
 ///
 /// One route is held per prefix: inserting a route for a prefix already held replaces it
 /// when the new metric is strictly lower and is otherwise dropped (the first inserted wins a
