@@ -1,8 +1,8 @@
 //! # hnv-core
 //!
 //! The data plane of Hyper-V Network Virtualization (HNV) as an embeddable library:
-//! NVGRE (RFC 7637) framing over zero-copy wire views, and — as the crate grows — HNV
-//! policy, lookup tables and the switch that a vswitch, gateway or SmartNIC firmware links.
+//! NVGRE (RFC 7637) framing over zero-copy wire views, HNV policy and the lookup tables
+//! the data path reads — what a vswitch, gateway or SmartNIC firmware links.
 //!
 //! `#![no_std]`, no allocation per packet, no panics on any input bytes: every parser
 //! returns a typed error, every data-path refusal a [`DropReason`].
@@ -13,6 +13,10 @@
 //! * [`buf`] — [`buf::PacketBuf`], a frame with headroom so encapsulation never moves the
 //!   payload.
 //! * [`nvgre`] — [`nvgre::encap`] and [`nvgre::decap`].
+//! * [`policy`] — the `New-NetVirtualization*` records, validation, the JSON policy file
+//!   (`std`), per-host compiled tables and next-hop selection (`alloc`).
+//! * [`table`] — exact-match maps and longest-prefix match, fixed-capacity and growable.
+//! * `live` (`std`) — snapshot swapping so policy updates never stop readers.
 #![no_std]
 #![cfg_attr(
     not(test),
