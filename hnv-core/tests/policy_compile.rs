@@ -304,19 +304,10 @@ fn random_policy(domains: u8, subnets: u8, vms: &[(u8, u8, u8, u8)], hosts: u8) 
             continue;
         }
         let vsid = 5000 + u32::from(dom) * 100 + u32::from(sub);
-        let m = MacAddr([0x00, 0x15, 0x5d, dom, sub, last]);
-        p.lookup_records.push(LookupRecord {
-            customer_address: IpAddr::V4(Ipv4Addr::new(10, sub, 0, last)),
-            virtual_subnet_id: vsid,
-            mac_address: m,
-            provider_address: IpAddr::V4(Ipv4Addr::new(192, 168, 4, 10 + hid)),
-            rule: Rule::Encap,
-            record_type: RecordType::Static,
-            vm_name: String::new(),
-            customer_id: String::new(),
-            context: String::new(),
-            use_vm_mac_address: false,
-        });
+        let ca = Ipv4Addr::new(10, sub, 0, last).to_string();
+        let m = MacAddr([0x00, 0x15, 0x5d, dom, sub, last]).to_string();
+        let pa = Ipv4Addr::new(192, 168, 4, 10 + hid).to_string();
+        p.lookup_records.push(record(&ca, vsid, &m, &pa));
     }
     for h in 0..hosts {
         let pa = IpAddr::V4(Ipv4Addr::new(192, 168, 4, 10 + h));
