@@ -48,7 +48,7 @@ fn encap(c: &mut Criterion, family: Family, size: usize) {
         b.iter(|| {
             let fb = black_box(&mut fb);
             let e = nvgre::encap(fb, black_box(&params)).expect("encap");
-            fb.pull_front(e.outer_len).expect("undo");
+            fb.pull_front(e.outer_len()).expect("undo");
             e
         });
     });
@@ -83,7 +83,7 @@ fn decap(c: &mut Criterion, family: Family, size: usize) {
         b.iter(|| {
             let fb = black_box(&mut fb);
             let n = nvgre::decap(fb).expect("decap");
-            fb.push_front(n.inner_offset).expect("undo");
+            fb.push_front(n.inner_offset()).expect("undo");
             black_box(&n);
         });
     });

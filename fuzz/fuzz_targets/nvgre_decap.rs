@@ -1,7 +1,10 @@
 //! `nvgre::inspect` and `nvgre::decap` on arbitrary bytes.
 //!
 //! Invariants checked:
-//! * `decap` agrees with `inspect` (same `Ok(Nvgre)` or same `DropReason`);
+//! * `decap` agrees with `inspect` (same `Ok(Nvgre)` or same `DropReason`), and `inspect`
+//!   (which tries fast paths for the common shapes first) agrees with the general parser
+//!   `inspect_general`; `flow_hash_of` of the bytes as an inner frame agrees with
+//!   `flow_hash_general`;
 //! * on `Ok`: `inner_offset + inner_len <= data.len()`, the decapped buffer is exactly
 //!   `data[inner_offset..inner_offset + inner_len]` at the same place in memory, the VSID is
 //!   in `4096..=16_777_214`, the key bytes in front of the inner frame say that VSID and
@@ -77,6 +80,12 @@ const TAIL: usize = 7;
 
 fn check(data: &[u8], headroom: usize) {
     let inspected = nvgre::inspect(data);
+    assert_eq!(inspected, nvgre::inspect_general(data), "fast and general inspect disagree");
+    assert_eq!(
+        nvgre::flow_hash_of(data),
+        nvgre::flow_hash_general(data),
+        "fast and general flow hash disagree"
+    );
 
     let mut mem = vec![SENTINEL; headroom + data.len() + TAIL];
     mem[headroom..headroom + data.len()].copy_from_slice(data);
@@ -88,33 +97,33 @@ fn check(data: &[u8], headroom: usize) {
     match got {
         Ok(n) => {
             let end = n
-                .inner_offset
-                .checked_add(n.inner_len)
+                .inner_offset()
+                .checked_add(n.inner_len())
                 .expect("offset + len overflows");
             assert!(end <= data.len(), "inner frame past the end: {n:?}");
-            assert_eq!(f.data(), &data[n.inner_offset..end], "decapped bytes");
-            assert_eq!(f.offset(), headroom + n.inner_offset, "inner frame moved");
-            assert_eq!(f.len(), n.inner_len);
+            assert_eq!(f.data(), &data[n.inner_offset()..end], "decapped bytes");
+            assert_eq!(f.offset(), headroom + n.inner_offset(), "inner frame moved");
+            assert_eq!(f.len(), n.inner_len());
             assert!(
-                (Vsid::MIN..=Vsid::MAX).contains(&n.vsid.get()),
+                (Vsid::MIN..=Vsid::MAX).contains(&n.vsid().get()),
                 "reserved VSID accepted: {n:?}"
             );
-            assert!((4096..=16_777_214).contains(&n.vsid.get()));
+            assert!((4096..=16_777_214).contains(&n.vsid().get()));
             // The NVGRE key sits right before the inner frame.
-            assert!(n.inner_offset >= nvgre::OVERHEAD_V4);
-            let key = &data[n.inner_offset - 4..n.inner_offset];
+            assert!(n.inner_offset() >= nvgre::OVERHEAD_V4);
+            let key = &data[n.inner_offset() - 4..n.inner_offset()];
             assert_eq!(
                 u32::from_be_bytes([0, key[0], key[1], key[2]]),
-                n.vsid.get()
+                n.vsid().get()
             );
-            assert_eq!(key[3], n.flow_id.0);
+            assert_eq!(key[3], n.flow_id().0);
             assert_eq!(
-                &data[n.inner_offset - 8..n.inner_offset - 4],
+                &data[n.inner_offset() - 8..n.inner_offset() - 4],
                 &[0x20, 0, 0x65, 0x58]
             );
             // Inner frame: a whole Ethernet header, no VLAN tag (RFC 7637 §3.3).
             assert!(
-                n.inner_len >= 14,
+                n.inner_len() >= 14,
                 "inner frame shorter than Ethernet: {n:?}"
             );
             let inner = f.data();
@@ -124,17 +133,20 @@ fn check(data: &[u8], headroom: usize) {
                 "inner VLAN tag accepted"
             );
             // Outer headers.
-            assert_eq!(n.dst_mac.0[..], data[..6]);
-            assert_eq!(n.src_mac.0[..], data[6..12]);
+            let outer = n.outer(data);
+            assert_eq!(outer.dst_mac.0[..], data[..6]);
+            assert_eq!(outer.src_mac.0[..], data[6..12]);
             let (l3, ethertype) = l3_offset(data).expect("outer Ethernet");
-            match n.outer_vlan {
+            assert_eq!(n.l3_offset(), l3);
+            match n.outer_vlan() {
                 Some(vid) => {
                     assert_eq!(l3, 18);
                     assert_eq!(vid, u16::from_be_bytes([data[14], data[15]]) & 0x0fff);
                 }
                 None => assert_eq!(l3, 14),
             }
-            match n.underlay {
+            assert_eq!(n.is_ipv6(), matches!(outer.underlay, Underlay::V6 { .. }));
+            match outer.underlay {
                 Underlay::V4 { src, dst } => {
                     assert_eq!(ethertype, 0x0800);
                     assert_eq!(src.octets(), data[l3 + 12..l3 + 16]);
@@ -168,7 +180,7 @@ fn check(data: &[u8], headroom: usize) {
             }
             drop(f);
             assert!(mem == orig, "decap wrote to the buffer");
-            reencap(&n, &data[n.inner_offset..end]);
+            reencap(&n, &outer, &data[n.inner_offset()..end]);
         }
         Err(reason) => {
             assert_eq!(f.offset(), headroom, "decap moved the buffer on error");
@@ -185,36 +197,23 @@ fn check(data: &[u8], headroom: usize) {
 }
 
 /// Encapsulating the decapped inner frame with what decap reported decaps to the same.
-fn reencap(n: &nvgre::Nvgre, inner: &[u8]) {
-    let mut p = EncapParams::new(n.vsid, n.src_mac, n.dst_mac, n.underlay);
-    p.flow_id = Some(n.flow_id);
-    p.outer_vlan = n.outer_vlan;
+fn reencap(n: &nvgre::Nvgre, outer: &nvgre::Outer, inner: &[u8]) {
+    let mut p = EncapParams::new(n.vsid(), outer.src_mac, outer.dst_mac, outer.underlay);
+    p.flow_id = Some(n.flow_id());
+    p.outer_vlan = n.outer_vlan();
     p.tos = OuterTos::Fixed(0);
     let mut mem = vec![0u8; nvgre::MAX_OVERHEAD + inner.len()];
     mem[nvgre::MAX_OVERHEAD..].copy_from_slice(inner);
     let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, inner.len()).expect("fits");
     let enc = nvgre::encap(&mut f, &p).expect("re-encapsulating a decapped frame failed");
-    assert!(!enc.vlan_stripped);
-    assert_eq!(enc.flow_id, n.flow_id);
+    assert!(!enc.vlan_stripped());
+    assert_eq!(enc.flow_id(), n.flow_id());
+    let wire = f.data().to_vec();
     let again = nvgre::decap(&mut f).expect("decap of re-encapsulated frame failed");
     assert_eq!(f.data(), inner);
     assert_eq!(
-        (
-            again.vsid,
-            again.flow_id,
-            again.underlay,
-            again.src_mac,
-            again.dst_mac,
-            again.outer_vlan
-        ),
-        (
-            n.vsid,
-            n.flow_id,
-            n.underlay,
-            n.src_mac,
-            n.dst_mac,
-            n.outer_vlan
-        )
+        (again.vsid(), again.flow_id(), again.outer_vlan(), again.outer(&wire)),
+        (n.vsid(), n.flow_id(), n.outer_vlan(), *outer)
     );
-    assert_eq!(again.inner_len, n.inner_len);
+    assert_eq!(again.inner_len(), n.inner_len());
 }

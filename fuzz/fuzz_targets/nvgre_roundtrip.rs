@@ -6,7 +6,8 @@
 //! the parameters asked for, the inner payload must not have moved, and `decap` must
 //! return the same VSID, FlowID, underlay, MACs and outer VLAN ID, leaving exactly the
 //! inner frame (minus its 802.1Q tag when one was stripped). On error the buffer must be
-//! unchanged, byte for byte.
+//! unchanged, byte for byte. `encap` (which tries a fast path first) and `encap_general`
+//! return the same and write the same bytes.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -175,8 +176,17 @@ fuzz_target!(|input: Input| {
     let orig = mem.clone();
     let mut f = FrameBuf::new(&mut mem, headroom, inner.len()).expect("frame fits");
     let res = nvgre::encap(&mut f, &p);
+    {
+        // The general path (no fast path) gives the same result and the same bytes.
+        let mut gmem = orig.clone();
+        let mut g = FrameBuf::new(&mut gmem, headroom, inner.len()).expect("frame fits");
+        let gres = nvgre::encap_general(&mut g, &p);
+        assert_eq!(res, gres, "fast and general encap disagree");
+        assert_eq!((f.offset(), f.len()), (g.offset(), g.len()));
+        assert_eq!(f.data(), g.data(), "fast and general encap wrote different bytes");
+    }
     match (&res, &expect) {
-        (Ok(e), Ok(strip)) => assert_eq!(e.vlan_stripped, *strip, "vlan_stripped"),
+        (Ok(e), Ok(strip)) => assert_eq!(e.vlan_stripped(), *strip, "vlan_stripped"),
         (Err(a), Err(b)) => assert_eq!(a, b, "encap refused for another reason"),
         _ => panic!(
             "encap returned {res:?}, expected {expect:?} (inner {} bytes)",
@@ -196,14 +206,14 @@ fuzz_target!(|input: Input| {
     };
 
     // --- the encapsulated frame -----------------------------------------------------------
-    let inner_start = headroom + if enc.vlan_stripped { 4 } else { 0 };
-    assert_eq!(enc.outer_len, outer_len);
+    let inner_start = headroom + if enc.vlan_stripped() { 4 } else { 0 };
+    assert_eq!(enc.outer_len(), outer_len);
     assert_eq!(f.offset() + outer_len, inner_start, "inner payload moved");
     assert_eq!(f.len(), outer_len + expected_inner.len());
     let frame = f.data().to_vec();
     assert_eq!(&frame[outer_len..], &expected_inner[..]);
     let want_flow = p.flow_id.unwrap_or_else(|| nvgre::flow_id_of(&inner));
-    assert_eq!(enc.flow_id, want_flow, "FlowID");
+    assert_eq!(enc.flow_id(), want_flow, "FlowID");
     assert_eq!(frame[..6], input.dst_mac);
     assert_eq!(frame[6..12], input.src_mac);
     let l3 = 14 + vlan_len;
@@ -263,7 +273,7 @@ fuzz_target!(|input: Input| {
         }
     }
     let gre = &frame[outer_len - 8..outer_len];
-    let key = (vsid.get() << 8 | u32::from(enc.flow_id.0)).to_be_bytes();
+    let key = (vsid.get() << 8 | u32::from(enc.flow_id().0)).to_be_bytes();
     assert_eq!(gre[..4], [0x20, 0x00, 0x65, 0x58]);
     assert_eq!(gre[4..], key);
 
@@ -271,20 +281,21 @@ fuzz_target!(|input: Input| {
     let inspected = nvgre::inspect(f.data());
     let n = nvgre::decap(&mut f).unwrap_or_else(|r| panic!("decap of encap output failed: {r:?}"));
     assert_eq!(Ok(n), inspected);
-    assert_eq!(n.vsid, vsid);
-    assert_eq!(n.flow_id, enc.flow_id);
-    assert_eq!(n.underlay, underlay);
+    assert_eq!(n.vsid(), vsid);
+    assert_eq!(n.flow_id(), enc.flow_id());
+    let outer = n.outer(&frame);
+    assert_eq!(outer.underlay, underlay);
     let (usrc, udst) = match underlay_in {
         UnderlayIn::V4 { src, dst } => (IpAddr::from(src), IpAddr::from(dst)),
         UnderlayIn::V6 { src, dst } => (IpAddr::from(src), IpAddr::from(dst)),
     };
-    assert_eq!((n.underlay.src(), n.underlay.dst()), (usrc, udst));
-    assert_eq!(n.src_mac, p.src_mac);
-    assert_eq!(n.dst_mac, p.dst_mac);
+    assert_eq!((outer.underlay.src(), outer.underlay.dst()), (usrc, udst));
+    assert_eq!(outer.src_mac, p.src_mac);
+    assert_eq!(outer.dst_mac, p.dst_mac);
     // EncapParams::outer_vlan is the TCI; Nvgre::outer_vlan is the VLAN ID.
-    assert_eq!(n.outer_vlan, p.outer_vlan.map(|tci| tci & 0x0fff));
-    assert_eq!(n.inner_offset, outer_len);
-    assert_eq!(n.inner_len, expected_inner.len());
+    assert_eq!(n.outer_vlan(), p.outer_vlan.map(|tci| tci & 0x0fff));
+    assert_eq!(n.inner_offset(), outer_len);
+    assert_eq!(n.inner_len(), expected_inner.len());
     assert_eq!(f.offset(), inner_start);
     assert_eq!(
         f.data(),
@@ -293,7 +304,7 @@ fuzz_target!(|input: Input| {
     );
     drop(f);
     // Nothing outside the headroom and the frame was touched.
-    let front = headroom + if enc.vlan_stripped { 4 } else { 0 } - outer_len;
+    let front = headroom + if enc.vlan_stripped() { 4 } else { 0 } - outer_len;
     assert!(
         mem[..front].iter().all(|&b| b == SENTINEL),
         "encap wrote in front of its headers"

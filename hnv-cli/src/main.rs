@@ -125,8 +125,8 @@ fn demo(pcap: Option<PathBuf>) -> Result<()> {
     let wire = frame.data().to_vec();
     println!(
         "\n2. HostA's HNV filter encapsulates: +{} bytes of outer headers, FlowID {} from the inner flow ({} bytes on the wire):",
-        done.outer_len,
-        done.flow_id,
+        done.outer_len(),
+        done.flow_id(),
         wire.len()
     );
     decode::print(&wire, "   ");
@@ -134,9 +134,9 @@ fn demo(pcap: Option<PathBuf>) -> Result<()> {
     let got = nvgre::decap(&mut frame).map_err(|r| anyhow::anyhow!("decap dropped: {r}"))?;
     println!(
         "\n3. HostB's HNV filter decapsulates: VSID {} from {} to {}, delivers {} bytes to Contoso2:",
-        got.vsid,
-        got.underlay.src(),
-        got.underlay.dst(),
+        got.vsid(),
+        got.underlay(&wire).src(),
+        got.underlay(&wire).dst(),
         frame.len()
     );
     decode::print(frame.data(), "   ");

@@ -31,8 +31,8 @@ fn demo_runs_and_writes_a_valid_capture() {
         .unwrap();
     assert_eq!(frames.len(), 3);
     let n = nvgre::inspect(&frames[1].data).unwrap();
-    assert_eq!(n.vsid.get(), 5001);
-    assert_eq!(&frames[1].data[n.inner_offset..], &frames[0].data[..]);
+    assert_eq!(n.vsid().get(), 5001);
+    assert_eq!(&frames[1].data[n.inner_offset()..], &frames[0].data[..]);
     assert_eq!(frames[2].data, frames[0].data);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -77,6 +77,13 @@ impl Vsid {
     pub const fn get(self) -> u32 {
         self.0
     }
+
+    /// A VSID the caller has already validated with [`Vsid::new`] (the crate keeps the
+    /// value of a validated key, e.g. in [`crate::nvgre::Nvgre`]).
+    pub(crate) const fn from_key_unchecked(v: u32) -> Self {
+        debug_assert!(v >= Self::MIN && v <= Self::MAX);
+        Self(v)
+    }
 }
 
 impl fmt::Display for Vsid {

@@ -142,8 +142,9 @@ fn mixed_families_round_trip() {
         let mut mem = with_headroom(&inner);
         let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, inner.len()).unwrap();
         encap(&mut f, &params(5001, underlay)).unwrap();
+        let wire = f.data().to_vec();
         let got = decap(&mut f).unwrap();
-        assert_eq!(got.underlay, underlay);
+        assert_eq!(got.underlay(&wire), underlay);
         assert_eq!(f.data(), &inner[..]);
     }
 }
@@ -190,8 +191,8 @@ fn inner_8021q_tag_is_stripped() {
     let mut mem = with_headroom(&tagged);
     let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, tagged.len()).unwrap();
     let e = encap(&mut f, &params(5001, v4())).unwrap();
-    assert!(e.vlan_stripped);
-    assert_eq!(e.flow_id, flow_id_of(&untagged));
+    assert!(e.vlan_stripped());
+    assert_eq!(e.flow_id(), flow_id_of(&untagged));
     assert_eq!(f.len(), untagged.len() + 42);
     assert_eq!(&f.data()[42..], &untagged[..]);
     decap(&mut f).unwrap();
@@ -277,10 +278,10 @@ fn outer_vlan_round_trip() {
     let mut mem = with_headroom(&inner);
     let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, inner.len()).unwrap();
     let e = encap(&mut f, &p).unwrap();
-    assert_eq!(e.outer_len, nvgre::MAX_OVERHEAD);
+    assert_eq!(e.outer_len(), nvgre::MAX_OVERHEAD);
     assert_eq!(&f.data()[12..18], &[0x81, 0x00, 0x20, 0x64, 0x86, 0xdd]);
     let got = decap(&mut f).unwrap();
-    assert_eq!(got.outer_vlan, Some(100));
+    assert_eq!(got.outer_vlan(), Some(100));
     assert_eq!(f.data(), &inner[..]);
 }
 
@@ -293,7 +294,7 @@ fn decap_excludes_link_padding() {
     wire.extend_from_slice(&[0; 4]);
     let mut f = FrameBuf::new(&mut wire, 0, 60).unwrap();
     let n = decap(&mut f).unwrap();
-    assert_eq!((n.inner_offset, n.inner_len), (42, 14));
+    assert_eq!((n.inner_offset(), n.inner_len()), (42, 14));
     assert_eq!(f.data(), &inner[..]);
 }
 
@@ -409,8 +410,8 @@ fn ipv6_extension_headers_before_gre_are_accepted() {
     ext.extend_from_slice(&[47, 0, 1, 4, 0, 0, 0, 0]); // PadN
     ext.extend_from_slice(&w6[54..]);
     let n = inspect(&ext).unwrap();
-    assert_eq!(n.inner_offset, 62 + 8);
-    assert_eq!(&ext[n.inner_offset..], &inner[..]);
+    assert_eq!(n.inner_offset(), 62 + 8);
+    assert_eq!(&ext[n.inner_offset()..], &inner[..]);
 }
 
 #[test]
@@ -448,7 +449,7 @@ fn drop_reserved_vsid() {
     }
     let mut ok = good_wire();
     ok[38..41].copy_from_slice(&[0x00, 0x10, 0x00]);
-    assert_eq!(inspect(&ok).unwrap().vsid.get(), 4096);
+    assert_eq!(inspect(&ok).unwrap().vsid().get(), 4096);
 }
 
 #[test]
@@ -593,7 +594,7 @@ proptest! {
         let mut mem = with_headroom(&inner);
         let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, inner.len()).unwrap();
         let e = encap(&mut f, &p).unwrap();
-        prop_assert_eq!(e.flow_id, flow.map_or_else(|| flow_id_of(&inner), FlowId));
+        prop_assert_eq!(e.flow_id(), flow.map_or_else(|| flow_id_of(&inner), FlowId));
 
         // The outer headers as etherparse reads them.
         let wire = f.data().to_vec();
@@ -618,18 +619,112 @@ proptest! {
         }
 
         let got = decap(&mut f).unwrap();
-        prop_assert_eq!(got.vsid.get(), vsid);
-        prop_assert_eq!(got.flow_id, e.flow_id);
-        prop_assert_eq!(got.underlay, underlay);
-        prop_assert_eq!(got.outer_vlan, vlan.map(|t| t & 0x0fff));
+        prop_assert_eq!(got.vsid().get(), vsid);
+        prop_assert_eq!(got.flow_id(), e.flow_id());
+        prop_assert_eq!(got.underlay(&wire), underlay);
+        let outer = got.outer(&wire);
+        prop_assert_eq!((outer.src_mac, outer.dst_mac), (p.src_mac, p.dst_mac));
+        prop_assert_eq!(got.outer_vlan(), vlan.map(|t| t & 0x0fff));
         prop_assert_eq!(f.data(), &inner[..]);
+    }
+
+    /// `inspect` tries fast paths for untagged, option-less outer headers before the general
+    /// parser: on valid NVGRE frames and on every one- or two-byte corruption of them (which
+    /// reaches each refusal the fast path hands over), both give the same answer. The same for
+    /// the flow hash of the inner frame and of the corrupted frame read as an inner frame.
+    #[test]
+    fn fast_paths_agree_with_general_parser(
+        inner in arb_inner(),
+        vsid in Vsid::MIN..=Vsid::MAX,
+        underlay in arb_underlay(),
+        vlan in proptest::option::of(any::<u16>()),
+        edits in proptest::collection::vec((0usize..90, any::<u8>()), 0..=2),
+        cut in proptest::option::of(0usize..200),
+    ) {
+        let mut p = params(vsid, underlay);
+        p.outer_vlan = vlan;
+        let mut mem = with_headroom(&inner);
+        let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, inner.len()).unwrap();
+        encap(&mut f, &p).unwrap();
+        let mut wire = f.data().to_vec();
+        prop_assert!(inspect(&wire).is_ok());
+        for (at, byte) in edits {
+            if let Some(b) = wire.get_mut(at) {
+                *b = byte;
+            }
+        }
+        if let Some(len) = cut {
+            wire.truncate(len);
+        }
+        prop_assert_eq!(inspect(&wire), nvgre::inspect_general(&wire));
+        prop_assert_eq!(nvgre::flow_hash_of(&wire), nvgre::flow_hash_general(&wire));
+        prop_assert_eq!(nvgre::flow_hash_of(&inner), nvgre::flow_hash_general(&inner));
+    }
+
+    /// `encap` (fast path for untagged frames without an outer VLAN) writes exactly what
+    /// the general path writes, returns the same, and fails the same way.
+    #[test]
+    fn encap_fast_path_agrees_with_general_path(
+        inner in prop_oneof![arb_inner(), (0u16..2000, 0u16..2000, 0usize..1400).prop_map(|(s, d, n)| inner_udp4(s, d, n))],
+        vsid in Vsid::MIN..=Vsid::MAX,
+        flow in proptest::option::of(any::<u8>()),
+        underlay in arb_underlay(),
+        vlan in proptest::option::of(any::<u16>()),
+        ttl in any::<u8>(),
+        ip_id in any::<u16>(),
+        df in any::<bool>(),
+        tos in proptest::option::of(any::<u8>()),
+        headroom in prop_oneof![Just(nvgre::MAX_OVERHEAD), 0usize..80],
+    ) {
+        let mut p = params(vsid, underlay);
+        p.flow_id = flow.map(FlowId);
+        p.outer_vlan = vlan;
+        p.ttl = ttl;
+        p.ip_id = ip_id;
+        p.dont_fragment = df;
+        p.tos = tos.map_or(OuterTos::Inherit, OuterTos::Fixed);
+        let run = |general: bool| {
+            let mut mem = vec![0x5a; headroom + inner.len()];
+            mem[headroom..].copy_from_slice(&inner);
+            let mut f = FrameBuf::new(&mut mem, headroom, inner.len()).unwrap();
+            let r = if general { nvgre::encap_general(&mut f, &p) } else { encap(&mut f, &p) };
+            let (offset, len) = (f.offset(), f.len());
+            (r, offset, len, mem)
+        };
+        prop_assert_eq!(run(false), run(true));
+    }
+
+    /// The IPv4 fast path of the flow hash against the general parser on inner IPv4 frames
+    /// with random header fields: IHL 5 or not, lengths around and beyond the frame,
+    /// fragments, TCP/UDP/SCTP/other protocols.
+    #[test]
+    fn flow_hash_fast_path_agrees_with_general_parser(
+        header in any::<[u8; 20]>(),
+        ihl5 in any::<bool>(),
+        protocol in prop_oneof![Just(6u8), Just(17), Just(132), Just(1), any::<u8>()],
+        len_delta in -30i32..30,
+        frag in prop_oneof![Just(0u16), Just(0x4000), any::<u16>()],
+        rest in proptest::collection::vec(any::<u8>(), 0..80),
+    ) {
+        let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+        let mut h = header;
+        if ihl5 {
+            h[0] = 0x45;
+        }
+        h[9] = protocol;
+        h[6..8].copy_from_slice(&frag.to_be_bytes());
+        let total = i32::try_from(20 + rest.len()).unwrap() + len_delta;
+        h[2..4].copy_from_slice(&u16::try_from(total.clamp(0, 0xffff)).unwrap().to_be_bytes());
+        frame.extend_from_slice(&h);
+        frame.extend_from_slice(&rest);
+        prop_assert_eq!(nvgre::flow_hash_of(&frame), nvgre::flow_hash_general(&frame));
     }
 
     #[test]
     fn inspect_never_panics_and_stays_in_bounds(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         if let Ok(n) = inspect(&bytes) {
-            prop_assert!(n.inner_offset + n.inner_len <= bytes.len());
-            prop_assert!((Vsid::MIN..=Vsid::MAX).contains(&n.vsid.get()));
+            prop_assert!(n.inner_offset() + n.inner_len() <= bytes.len());
+            prop_assert!((Vsid::MIN..=Vsid::MAX).contains(&n.vsid().get()));
         }
     }
 

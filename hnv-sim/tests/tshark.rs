@@ -147,7 +147,7 @@ fn tshark_decodes_hnv_nvgre() {
         mem[nvgre::MAX_OVERHEAD..].copy_from_slice(&c.inner);
         let mut f = FrameBuf::new(&mut mem, nvgre::MAX_OVERHEAD, c.inner.len()).unwrap();
         let e = nvgre::encap(&mut f, &c.params).unwrap();
-        expected_keys.push(c.params.vsid.get() << 8 | u32::from(e.flow_id.0));
+        expected_keys.push(c.params.vsid.get() << 8 | u32::from(e.flow_id().0));
         w.write_frame(1, i as u32, f.data()).unwrap();
     }
     w.into_inner().unwrap();

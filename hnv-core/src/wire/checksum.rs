@@ -56,10 +56,14 @@ impl Checksum {
 
     /// The folded 16-bit one's-complement sum (not yet complemented).
     pub const fn sum(self) -> u16 {
-        let mut s = self.acc;
-        while s >> 16 != 0 {
-            s = (s & 0xffff) + (s >> 16);
-        }
+        // A fixed sequence of folds (no data-dependent loop): after the 32-bit fold the
+        // value is below 2^33, and three 16-bit folds bring any such value below 2^16.
+        // Each fold keeps the value modulo 0xffff and never turns a non-zero sum into 0,
+        // so the result is the one the iterated fold gives.
+        let s = (self.acc & 0xffff_ffff) + (self.acc >> 32);
+        let s = (s & 0xffff) + (s >> 16);
+        let s = (s & 0xffff) + (s >> 16);
+        let s = (s & 0xffff) + (s >> 16);
         s as u16
     }
 
@@ -172,6 +176,45 @@ pub fn update_bytes(check: u16, old: &[u8], new: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixed fold sequence of `sum` equals folding until the value fits 16 bits, for
+    /// accumulators at every carry boundary up to `u64::MAX`.
+    #[test]
+    fn fixed_fold_equals_iterated_fold() {
+        fn iterated(mut s: u64) -> u16 {
+            while s >> 16 != 0 {
+                s = (s & 0xffff) + (s >> 16);
+            }
+            s as u16
+        }
+        let mut values = std::vec![
+            0,
+            1,
+            0xfffe,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            u64::MAX,
+            u64::MAX - 1
+        ];
+        for shift in 0..64 {
+            for delta in [0u64, 1, 0xffff] {
+                values.push((1u64 << shift).wrapping_sub(delta));
+                values.push((1u64 << shift).wrapping_add(delta));
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x);
+            values.push(x >> 20);
+        }
+        for acc in values {
+            assert_eq!(Checksum { acc }.sum(), iterated(acc), "acc {acc:#x}");
+        }
+    }
 
     /// Byte-at-a-time reference straight from RFC 1071 §4.1.
     fn reference(bytes: &[u8]) -> u16 {
