@@ -231,3 +231,23 @@ impl Rng {
         (u128::from(self.next_u64()) << 64) | u128::from(self.next_u64())
     }
 }
+
+/// An NVGRE frame carrying an inner Ethernet + IPv4 + TCP segment (49152 → 80, ACK|PSH,
+/// patterned payload of `payload_len` bytes, valid inner checksums) encapsulated by hnv
+/// over `family`: the large send the offload benches segment and checksum.
+///
+/// # Panics
+/// If the frame would not fit an outer IP length field.
+pub fn nvgre_tcp_send(family: Family, payload_len: usize) -> Vec<u8> {
+    let payload: Vec<u8> = (0..payload_len).map(|i| (i * 7 + 3) as u8).collect();
+    let builder = PacketBuilder::ethernet2(CA_SRC_MAC, CA_DST_MAC)
+        .ipv4(CA_SRC, CA_DST, 64)
+        .tcp(49152, 80, 1000, 8192)
+        .ack(77)
+        .psh();
+    let mut inner = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut inner, &payload)
+        .expect("inner TCP frame");
+    hnv_encapsulated(family, &inner)
+}

@@ -5,6 +5,7 @@
 //! header; the other commands of the design arrive with the policy and switch work.
 
 mod decode;
+mod offload;
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -46,12 +47,19 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         pcap: Option<PathBuf>,
     },
+    /// Apply the software NIC (NVGRE task offload) to a capture: segment, fill checksums,
+    /// or print RSS hashes and queues.
+    Offload {
+        #[command(subcommand)]
+        command: offload::OffloadCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { pcap } => demo(pcap),
+        Command::Offload { command } => offload::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
