@@ -3,13 +3,20 @@
 //! See `docs/performance.md` for the results.
 //!
 //! Groups (`exact/<records>`), each timed iteration being one batch of 1024 lookups of
-//! present `CaKey`s in random order (criterion's throughput is lookups per second):
-//! * `exact/1k`: `hnv_grow`, `hnv_fixed`, `std_hashmap`.
-//! * `exact/100k`, `exact/1M`: `hnv_grow`, `std_hashmap`.
-//! * `exact_miss/1M`: the same with keys that are not in the table.
-//! * `exact_warm/1M`: the same 1024 present keys in every iteration, so after the first
-//!   iterations their slots are in the CPU caches: the CPU cost of a lookup without the
-//!   memory latency (not a measure of a 1M-record working set).
+//! present `CaKey`s in random order (criterion's throughput is lookups per second). Rows
+//! named `*_many` make one `ExactMap::get_many` call per batch instead of one `get` per key;
+//! the rest of the loop (the sum) is the same.
+//! * `exact/1k`: `hnv_grow`, `hnv_grow_many`, `hnv_fixed`, `hnv_fixed_many`, `std_hashmap`.
+//! * `exact/100k`: `hnv_grow`, `hnv_grow_many`, `std_hashmap`.
+//! * `exact/1M`: the same plus, on Linux, `hnv_grow_many_hugepages` and
+//!   `hnv_grow_hugepages`: a map whose slot array the bench (not hnv-core) asked the kernel
+//!   to back with transparent huge pages, through `GrowMap::try_with_capacity_advised`.
+//! * `exact_miss/1M`: `hnv_grow`, `hnv_grow_many`, `std_hashmap` with keys that are not in
+//!   the table.
+//! * `exact_warm/1M`: the three rows of `exact_miss` on the same 1024 present keys in every
+//!   iteration, so after the first iterations their slots are in the CPU caches: the CPU
+//!   cost of a lookup without the memory latency (not a measure of a 1M-record working
+//!   set).
 //!
 //! The keys: 1/4 IPv6, 3/4 IPv4 customer addresses spread over 64 VSIDs; values are `u32`
 //! record indices. Maps are built once, outside the timed loop, with capacity for exactly
@@ -82,6 +89,88 @@ fn std_map(keys: &[CaKey]) -> HashMap<CaKey, u32> {
     m
 }
 
+/// Times `map.get_many` over the stream, one batch per call and iteration, then sums the
+/// values found like [`bench_lookups`] (same batches, same sum).
+fn bench_many<M: ExactMap<CaKey, u32>>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    stream: &[CaKey],
+    map: &M,
+) {
+    let mut batches = stream.chunks_exact(BATCH).cycle();
+    let mut out: Vec<Option<&u32>> = vec![None; BATCH];
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let batch = batches.next().expect("non-empty stream");
+            map.get_many(black_box(batch), &mut out);
+            let mut sum = 0u32;
+            for v in &out {
+                sum = sum.wrapping_add(v.copied().unwrap_or(u32::MAX));
+            }
+            sum
+        });
+    });
+}
+
+/// A `GrowMap` whose slot array the kernel was asked to back with transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)` before its first write, through
+/// `GrowMap::try_with_capacity_advised`). Prints how much of the array got huge pages.
+#[cfg(target_os = "linux")]
+fn grow_map_huge(keys: &[CaKey]) -> GrowMap<CaKey, u32> {
+    let mut range = (0, 0);
+    let mut m = GrowMap::try_with_capacity_advised(keys.len(), |addr, len| {
+        range = (addr, len);
+        let page = 4096;
+        let start = addr.next_multiple_of(page);
+        let end = (addr + len) / page * page;
+        if end > start {
+            // SAFETY: the range lies inside the slot array just allocated (rounded inwards
+            // to whole pages) and nothing references its contents yet; MADV_HUGEPAGE only
+            // changes how the kernel backs those pages, never their contents.
+            #[allow(unsafe_code)]
+            let rc = unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
+            };
+            assert_eq!(rc, 0, "madvise(MADV_HUGEPAGE)");
+        }
+    })
+    .expect("allocation");
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(m.insert(*k, i as u32), Ok(None));
+    }
+    eprintln!(
+        "exact/{}: huge-page GrowMap: {} of {} slot-array bytes in huge pages",
+        label(keys.len()),
+        huge_bytes(range.0, range.1),
+        range.1
+    );
+    m
+}
+
+/// `AnonHugePages` of the mappings that overlap `start..start + len`, from
+/// `/proc/self/smaps` (0 if unreadable).
+#[cfg(target_os = "linux")]
+fn huge_bytes(start: usize, len: usize) -> usize {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut inside = false;
+    let mut total = 0;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((lo, hi)) = first.split_once('-') {
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+            {
+                inside = lo < start + len && start < hi;
+                continue;
+            }
+        }
+        if let (true, Some(kb)) = (inside, line.strip_prefix("AnonHugePages:")) {
+            let kb = kb.trim().trim_end_matches("kB").trim();
+            total += kb.parse::<usize>().unwrap_or(0) * 1024;
+        }
+    }
+    total
+}
+
 /// Times `lookup` over the stream, one batch per iteration, summing the values found so
 /// nothing is optimised away; a missing key adds `u32::MAX`.
 fn bench_lookups(
@@ -152,12 +241,22 @@ fn hit_benches(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("exact/{}", label(n)));
         g.throughput(Throughput::Elements(BATCH as u64));
         bench_lookups(&mut g, "hnv_grow", &stream, |k| grow.get(k).copied());
+        bench_many(&mut g, "hnv_grow_many", &stream, &grow);
+        #[cfg(target_os = "linux")]
+        if n == 1_000_000 {
+            let huge = grow_map_huge(&keys);
+            bench_many(&mut g, "hnv_grow_many_hugepages", &stream, &huge);
+            bench_lookups(&mut g, "hnv_grow_hugepages", &stream, |k| {
+                huge.get(k).copied()
+            });
+        }
         if n <= FixedMap::<CaKey, u32, FIXED_SLOTS>::CAPACITY {
             let mut fixed: Box<FixedMap<CaKey, u32, FIXED_SLOTS>> = Box::default();
             for (i, k) in keys.iter().enumerate() {
                 assert_eq!(fixed.insert(*k, i as u32), Ok(None));
             }
             bench_lookups(&mut g, "hnv_fixed", &stream, |k| fixed.get(k).copied());
+            bench_many(&mut g, "hnv_fixed_many", &stream, &*fixed);
         }
         bench_lookups(&mut g, "std_hashmap", &stream, |k| std.get(k).copied());
         g.finish();
@@ -177,6 +276,7 @@ fn miss_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("exact_miss/{}", label(n)));
     g.throughput(Throughput::Elements(BATCH as u64));
     bench_lookups(&mut g, "hnv_grow", &absent, |k| grow.get(k).copied());
+    bench_many(&mut g, "hnv_grow_many", &absent, &grow);
     bench_lookups(&mut g, "std_hashmap", &absent, |k| std.get(k).copied());
     g.finish();
 }
@@ -192,6 +292,7 @@ fn warm_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("exact_warm/{}", label(n)));
     g.throughput(Throughput::Elements(BATCH as u64));
     bench_lookups(&mut g, "hnv_grow", batch, |k| grow.get(k).copied());
+    bench_many(&mut g, "hnv_grow_many", batch, &grow);
     bench_lookups(&mut g, "std_hashmap", batch, |k| std.get(k).copied());
     g.finish();
 }

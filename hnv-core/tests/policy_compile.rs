@@ -4,13 +4,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
 
 use common::*;
-use hnv_core::ids::{MacAddr, Vsid};
+use hnv_core::ids::Vsid;
 use hnv_core::policy::{
-    CompileError, CustomerRoute, Host, LookupRecord, LookupTable, NeighborTable, NoNextHop, Policy,
-    Port, RecordType, RouteTable, Rule, Tables,
+    CompileError, LookupRecord, LookupTable, NeighborTable, NoNextHop, RecordType, RouteTable,
+    Rule, Tables,
 };
 use proptest::prelude::*;
 
@@ -278,63 +277,6 @@ fn metric_breaks_ties_between_equal_prefixes() {
 }
 
 // ---- property: a random valid policy compiles and every record is found by its keys ------
-
-/// A random fabric: `domains` routing domains, each with `subnets` /24 virtual subnets,
-/// `vms` VMs spread over `hosts` hosts with one port each. CAs and MACs are unique per
-/// domain by construction; CAs overlap across domains on purpose.
-fn random_policy(domains: u8, subnets: u8, vms: &[(u8, u8, u8, u8)], hosts: u8) -> Policy {
-    let mut p = Policy::default();
-    for d in 0..domains {
-        let rdid = format!("{{{:08x}-0000-0000-0000-000000000000}}", u32::from(d) + 1);
-        for s in 0..subnets {
-            p.customer_routes.push(CustomerRoute {
-                routing_domain_id: rdid.parse().unwrap(),
-                virtual_subnet_id: 5000 + u32::from(d) * 100 + u32::from(s),
-                destination_prefix: format!("10.{s}.0.0/24").parse().unwrap(),
-                next_hop: ip("0.0.0.0"),
-                metric: 0,
-            });
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for &(d, s, host_id, last) in vms {
-        let (dom, sub, hid) = (d % domains, s % subnets, host_id % hosts);
-        let last = 2 + last % 250;
-        if !seen.insert((dom, sub, last)) {
-            continue;
-        }
-        let vsid = 5000 + u32::from(dom) * 100 + u32::from(sub);
-        let ca = Ipv4Addr::new(10, sub, 0, last).to_string();
-        let m = MacAddr([0x00, 0x15, 0x5d, dom, sub, last]).to_string();
-        let pa = Ipv4Addr::new(192, 168, 4, 10 + hid).to_string();
-        p.lookup_records.push(record(&ca, vsid, &m, &pa));
-    }
-    for h in 0..hosts {
-        let pa = IpAddr::V4(Ipv4Addr::new(192, 168, 4, 10 + h));
-        let ports = p
-            .lookup_records
-            .iter()
-            .filter(|r| r.provider_address == pa)
-            .enumerate()
-            .map(|(i, r)| Port {
-                name: format!("vm{i}"),
-                mac_address: r.mac_address,
-                virtual_subnet_id: r.virtual_subnet_id,
-                interface: format!("vm{i}"),
-            })
-            .collect();
-        let mut host: Host = common::host(
-            &format!("Host{h}"),
-            &pa.to_string(),
-            "02-00-00-00-00-01",
-            ports,
-        );
-        host.neighbors.clear();
-        host.uplink.mac_address = MacAddr([2, 0, 0, 0, 1, h]);
-        p.hosts.push(host);
-    }
-    p
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]

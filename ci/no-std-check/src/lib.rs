@@ -43,9 +43,52 @@ pub extern "C" fn hnv_no_std_roundtrip(
     if nvgre::encap(&mut f, &p).is_err() {
         return 0;
     }
-    let _ = hnv_offload::NAME;
+    // Describe a checksum offload of the encapsulated frame and run it on the software NIC.
+    let req = hnv_offload::TxRequest::checksums(hnv_offload::Checksums::OUTER_IPV4);
+    if let Ok(d) = hnv_offload::TxOffload::new(f.data(), &req) {
+        // The outer checksum is recomputed over the same bytes: the frame is unchanged.
+        let _ = hnv_offload::soft::csum::fill_checksums(
+            f.data_mut(),
+            &d,
+            hnv_offload::soft::csum::ChecksumMode::Hardware,
+        );
+    }
     match nvgre::decap(&mut f) {
-        Ok(n) if f.len() == len => n.vsid.get(),
+        Ok(n) if f.len() == len => n.vsid().get(),
+        _ => 0,
+    }
+}
+
+/// Fills fixed-capacity policy tables without allocation and looks a record up through the
+/// data-plane traits, so `FixedTables` is linked. Returns the found record's VSID, or 0.
+#[no_mangle]
+pub extern "C" fn hnv_no_std_fixed_tables(last_octet: u8) -> u32 {
+    use hnv_core::policy::{LookupEntry, LookupTable, RecordType, RouteTable, Rule};
+    use hnv_core::table::fixed::FixedTables;
+
+    let mut t: FixedTables<16, 4, 1, 4, 4> = FixedTables::new();
+    let (Ok(vsid), Ok(rdid), Ok(prefix)) = (
+        Vsid::new(5001),
+        "{11111111-2222-3333-4444-000000000000}".parse(),
+        "10.0.0.0/24".parse(),
+    ) else {
+        return 0;
+    };
+    let rec = LookupEntry {
+        ca: [10, 0, 0, last_octet].into(),
+        vsid,
+        mac: MacAddr([0, 0x15, 0x5d, 0, 0, last_octet]),
+        pa: [192, 168, 4, 22].into(),
+        rule: Rule::Encap,
+        record_type: RecordType::Static,
+        use_vm_mac: false,
+    };
+    if t.add_customer_route(rdid, vsid, prefix, None, 0).is_err() || t.add_record(rec) != Ok(true)
+    {
+        return 0;
+    }
+    match (t.customer_route(0, rec.ca), t.by_ca(vsid, rec.ca)) {
+        (Some(_), Some(found)) => found.vsid.get(),
         _ => 0,
     }
 }

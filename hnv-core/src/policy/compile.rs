@@ -9,56 +9,17 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+pub use super::dataplane::{
+    LookupEntry, LookupTable, NeighborTable, ProviderRouteEntry, RouteEntry, RouteTable, SubnetInfo,
+};
 use super::error::PolicyError;
 use super::prefix::{Prefix, Rdid};
-use super::records::{CustomerRoute, Host, Policy, RecordType, Rule};
+use super::records::{CustomerRoute, Host, LookupRecord, Policy, RecordType, Rule};
 use super::validate::validate;
 use crate::ids::{MacAddr, Vsid};
-use crate::table::exact::{hash_words, CaKey, ExactMap, GrowMap, MacKey, PaKey, TableKey};
+use crate::table::exact::{CaKey, ExactMap, GrowMap, MacKey, PaKey, VsidKey};
+use crate::table::fixed::{FillError, FixedTables};
 use crate::table::lpm::{Lpm, LpmBuilder, PrefixTable};
-
-/// One lookup record as the data path reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LookupEntry {
-    /// Customer address (unspecified for L2Only / GatewayWildcard).
-    pub ca: IpAddr,
-    /// Virtual subnet.
-    pub vsid: Vsid,
-    /// VM MAC.
-    pub mac: MacAddr,
-    /// Provider address of the host running the VM.
-    pub pa: IpAddr,
-    /// Encap, Nat or None.
-    pub rule: Rule,
-    /// Static, Dynamic, L2Only or GatewayWildcard.
-    pub record_type: RecordType,
-    /// Keep the VM MAC on the provider network (Nat only).
-    pub use_vm_mac: bool,
-}
-
-/// A customer route as the data path reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteEntry {
-    /// The VSID the route belongs to (for on-link routes: the subnet holding the prefix).
-    pub vsid: Vsid,
-    /// Destination prefix.
-    pub prefix: Prefix,
-    /// `None` when on-link, else the gateway CA.
-    pub next_hop: Option<IpAddr>,
-    /// Metric.
-    pub metric: u32,
-}
-
-/// A provider route as the data path reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProviderRouteEntry {
-    /// Destination prefix on the provider network.
-    pub prefix: Prefix,
-    /// `None` when on-link, else the next-hop router.
-    pub next_hop: Option<IpAddr>,
-    /// Metric.
-    pub metric: u32,
-}
 
 /// What the data path knows about a virtual subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,42 +45,6 @@ pub struct PortEntry {
     pub mac: MacAddr,
     /// VSID, `None` when not virtualized.
     pub vsid: Option<Vsid>,
-}
-
-/// Exact-match access to lookup records.
-pub trait LookupTable {
-    /// The record for CA `ca` in `vsid`.
-    fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry>;
-    /// The record for MAC `mac` in `vsid`.
-    fn by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry>;
-    /// The Nat record whose PA is `pa` (IP rewrite ingress).
-    fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry>;
-    /// What is known of `vsid` (routing domain, replication targets).
-    fn vsid(&self, vsid: Vsid) -> Option<&VsidEntry>;
-}
-
-/// Longest-prefix match over customer routes (per routing domain) and provider routes.
-pub trait RouteTable {
-    /// Best customer route to `dst` in routing domain `rdid_index`.
-    fn customer_route(&self, rdid_index: u32, dst: IpAddr) -> Option<&RouteEntry>;
-    /// Best provider route to `dst`.
-    fn provider_route(&self, dst: IpAddr) -> Option<&ProviderRouteEntry>;
-}
-
-/// Provider-network neighbours (static entries, later learned ones).
-pub trait NeighborTable {
-    /// MAC of provider-network neighbour `ip`.
-    fn neighbor(&self, ip: IpAddr) -> Option<MacAddr>;
-}
-
-/// Key for the per-VSID table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct VsidKey(u32);
-
-impl TableKey for VsidKey {
-    fn table_hash(&self) -> u64 {
-        hash_words([u64::from(self.0)])
-    }
 }
 
 /// One host's compiled, immutable policy snapshot.
@@ -234,15 +159,7 @@ impl Tables {
                 continue;
             }
             let idx = t.records.len() as u32;
-            t.records.push(LookupEntry {
-                ca: rec.customer_address,
-                vsid,
-                mac: rec.mac_address,
-                pa: rec.provider_address,
-                rule: rec.rule,
-                record_type: rec.record_type,
-                use_vm_mac: rec.use_vm_mac_address,
-            });
+            t.records.push(entry_of(rec, vsid));
             let local = h.provider_addresses.contains(&rec.provider_address);
             if let Some(v) = vsids.get_mut(&vsid.get()) {
                 match rec.record_type {
@@ -254,10 +171,13 @@ impl Tables {
                     push_unique(&mut v.remote_pas, rec.provider_address);
                 }
             }
-            if rec.record_type.is_wildcard() {
+            if rec.record_type == RecordType::GatewayWildcard {
                 continue;
             }
-            let _ = t.by_ca.insert(CaKey::new(vsid, rec.customer_address), idx);
+            // An L2Only record has no CA (0.0.0.0 / ::) and is found by its MAC only.
+            if rec.record_type != RecordType::L2Only {
+                let _ = t.by_ca.insert(CaKey::new(vsid, rec.customer_address), idx);
+            }
             if t.by_mac.get(&MacKey::new(vsid, rec.mac_address)).is_none() {
                 let _ = t.by_mac.insert(MacKey::new(vsid, rec.mac_address), idx);
             }
@@ -268,7 +188,9 @@ impl Tables {
 
         t.vsids = GrowMap::with_capacity(vsids.len());
         for (v, entry) in vsids {
-            let _ = t.vsids.insert(VsidKey(v), entry);
+            if let Some(v) = vsid_of(v) {
+                let _ = t.vsids.insert(VsidKey::new(v), entry);
+            }
         }
 
         t.routes = customer_lpms(policy, &rdids);
@@ -322,6 +244,116 @@ impl Tables {
     /// True when `pa` belongs to this host.
     pub fn owns_pa(&self, pa: IpAddr) -> bool {
         self.own_pas.contains(&pa)
+    }
+}
+
+/// The data-path form of a lookup record.
+fn entry_of(rec: &LookupRecord, vsid: Vsid) -> LookupEntry {
+    LookupEntry {
+        ca: rec.customer_address,
+        vsid,
+        mac: rec.mac_address,
+        pa: rec.provider_address,
+        rule: rec.rule,
+        record_type: rec.record_type,
+        use_vm_mac: rec.use_vm_mac_address,
+    }
+}
+
+/// Why a policy could not be compiled into a [`FixedTables`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixedCompileError {
+    /// The policy is invalid or has no such host.
+    Compile(CompileError),
+    /// The host's part of the policy does not fit the tables' capacity.
+    Fill(FillError),
+}
+
+impl core::fmt::Display for FixedCompileError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Compile(e) => e.fmt(f),
+            Self::Fill(e) => e.fmt(f),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for FixedCompileError {}
+
+impl<
+        const RECORDS: usize,
+        const SUBNETS: usize,
+        const DOMAINS: usize,
+        const ROUTES: usize,
+        const PAS: usize,
+    > FixedTables<RECORDS, SUBNETS, DOMAINS, ROUTES, PAS>
+{
+    /// Validates `policy` and fills fixed tables for host `host` with what
+    /// [`Tables::compile`] would keep; every [`LookupTable`], [`RouteTable`] and
+    /// [`NeighborTable`] query then answers as on the `Tables`. The value is returned
+    /// inline: for large capacities use [`FixedTables::compile_into`] on a table that
+    /// lives in a `static` or a `Box`.
+    pub fn compile(policy: &Policy, host: &str) -> Result<Self, FixedCompileError> {
+        let mut t = Self::new();
+        t.compile_into(policy, host)?;
+        Ok(t)
+    }
+
+    /// [`FixedTables::compile`] into `self` (emptied first). On an error `self` is left
+    /// empty.
+    pub fn compile_into(&mut self, policy: &Policy, host: &str) -> Result<(), FixedCompileError> {
+        self.clear();
+        validate(policy).map_err(|e| FixedCompileError::Compile(CompileError::Invalid(e)))?;
+        let h = policy
+            .host(host)
+            .ok_or_else(|| FixedCompileError::Compile(CompileError::UnknownHost(host.into())))?;
+        let filled = self.fill_valid(policy, h);
+        if filled.is_err() {
+            self.clear();
+        }
+        filled.map_err(FixedCompileError::Fill)
+    }
+
+    /// The fill order of `Tables::compile_valid`: own PAs, routing domains in port order,
+    /// customer routes, records, provider routes (own subnets first), neighbours.
+    fn fill_valid(&mut self, policy: &Policy, h: &Host) -> Result<(), FillError> {
+        for pa in &h.provider_addresses {
+            self.add_own_pa(*pa)?;
+        }
+        let rdids = host_routing_domains(policy, h);
+        for rdid in &rdids {
+            self.add_routing_domain(*rdid)?;
+        }
+        for (vsid, _, r) in kept_routes(policy, &rdids) {
+            let next_hop = (!r.is_on_link()).then_some(r.next_hop);
+            self.add_customer_route(
+                r.routing_domain_id,
+                vsid,
+                r.destination_prefix,
+                next_hop,
+                r.metric,
+            )?;
+        }
+        for rec in &policy.lookup_records {
+            if let Some(vsid) = vsid_of(rec.virtual_subnet_id) {
+                self.add_record(entry_of(rec, vsid))?;
+            }
+        }
+        for pa in &policy.provider_addresses {
+            if h.provider_addresses.contains(&pa.provider_address) {
+                let prefix = Prefix::truncating(pa.provider_address, pa.prefix_length);
+                self.add_provider_route(prefix, None, u32::MAX)?;
+            }
+        }
+        for r in &policy.provider_routes {
+            let next_hop = (!r.next_hop.is_unspecified()).then_some(r.next_hop);
+            self.add_provider_route(r.destination_prefix, next_hop, r.metric)?;
+        }
+        for n in &h.neighbors {
+            self.add_neighbor(n.ip_address, n.mac_address)?;
+        }
+        Ok(())
     }
 }
 
@@ -408,7 +440,31 @@ fn push_unique(v: &mut Vec<IpAddr>, a: IpAddr) {
     }
 }
 
+impl SubnetInfo for VsidEntry {
+    fn rdid(&self) -> Rdid {
+        self.rdid
+    }
+
+    fn rdid_index(&self) -> u32 {
+        self.rdid_index
+    }
+
+    fn remote_pas(&self) -> &[IpAddr] {
+        &self.remote_pas
+    }
+
+    fn l2only_pas(&self) -> &[IpAddr] {
+        &self.l2only_pas
+    }
+
+    fn gateways(&self) -> &[u32] {
+        &self.gateways
+    }
+}
+
 impl LookupTable for Tables {
+    type Subnet = VsidEntry;
+
     fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry> {
         let i = *self.by_ca.get(&CaKey::new(vsid, ca))?;
         self.records.get(i as usize)
@@ -425,7 +481,11 @@ impl LookupTable for Tables {
     }
 
     fn vsid(&self, vsid: Vsid) -> Option<&VsidEntry> {
-        self.vsids.get(&VsidKey(vsid.get()))
+        self.vsids.get(&VsidKey::new(vsid))
+    }
+
+    fn record(&self, index: u32) -> Option<&LookupEntry> {
+        self.records.get(index as usize)
     }
 }
 

@@ -6,79 +6,12 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 use core::net::IpAddr;
 
 use super::prefix::{Prefix, Rdid};
 use crate::ids::MacAddr;
 
-/// `-Rule` of a lookup record: how packets of this CA are virtualized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Rule {
-    /// `TranslationMethodEncap`: NVGRE encapsulation.
-    #[default]
-    Encap,
-    /// `TranslationMethodNat`: IP rewrite, CA ↔ PA.
-    Nat,
-    /// `TranslationMethodNone`: not virtualized.
-    None,
-}
-
-impl Rule {
-    /// The PowerShell enum name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Encap => "TranslationMethodEncap",
-            Self::Nat => "TranslationMethodNat",
-            Self::None => "TranslationMethodNone",
-        }
-    }
-}
-
-/// `-Type` of a lookup record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum RecordType {
-    /// Provisioned by the control plane.
-    #[default]
-    Static,
-    /// Learned by the data path (dynamic IP address learning).
-    Dynamic,
-    /// Dynamic IP address learning for the VM with this MAC on this PA: its CAs are not
-    /// provisioned; unknown CAs of the VSID are resolved by unicast ARP/ND to every PA
-    /// with such a record, and the answers become Dynamic records. CA is `0.0.0.0` / `::`.
-    L2Only,
-    /// Off-subnet traffic goes to this gateway. CA is `0.0.0.0` / `::`.
-    GatewayWildcard,
-}
-
-impl RecordType {
-    /// The PowerShell enum name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Static => "Static",
-            Self::Dynamic => "Dynamic",
-            Self::L2Only => "L2Only",
-            Self::GatewayWildcard => "GatewayWildcard",
-        }
-    }
-
-    /// True for the kinds whose CA must be the unspecified address.
-    pub const fn is_wildcard(self) -> bool {
-        matches!(self, Self::L2Only | Self::GatewayWildcard)
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use super::dataplane::{RecordType, Rule};
 
 /// `New-NetVirtualizationLookupRecord`: CA → PA for one VM network adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]

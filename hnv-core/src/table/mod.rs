@@ -1,8 +1,10 @@
 //! The lookup structures the data path reads: exact-match maps and longest-prefix-match
 //! tables, each in a fixed-capacity form (no allocation; full is an error value) and a
-//! scalable form under the `alloc` feature.
+//! scalable form under the `alloc` feature — and [`fixed::FixedTables`], one host's
+//! data-plane tables built from the fixed-capacity forms.
 
 pub mod exact;
+pub mod fixed;
 pub mod lpm;
 
 use core::fmt;
