@@ -71,6 +71,50 @@ drop_reasons! {
     InnerVlanTag => "inner_vlan_tag",
     /// Inner frame carries an 802.1ad (Q-in-Q) tag.
     InnerQinQTag => "inner_qinq_tag",
+    /// The frame came from a port the host does not have.
+    UnknownPort => "unknown_port",
+    /// A frame from a VM port is shorter than an Ethernet header or its L3 header.
+    PortFrameMalformed => "port_frame_malformed",
+    /// A VM port sent from a MAC address other than its own.
+    SpoofedSourceMac => "spoofed_source_mac",
+    /// A VM port sent from (or ARPed as) a CA that is not its own, and learning is off.
+    SpoofedSourceCa => "spoofed_source_ca",
+    /// A VM port sent a VLAN-tagged frame (the switch tags with VSIDs, not VLANs).
+    PortVlanTag => "port_vlan_tag",
+    /// No lookup record for the destination (CA or MAC) in the VSID.
+    NoLookupRecord => "no_lookup_record",
+    /// No customer route to the destination in the sender's routing domain (it is in
+    /// another VM network, or nowhere).
+    NoRoute => "no_route",
+    /// Source and destination VSIDs are in different routing domains.
+    CrossRoutingDomain => "cross_routing_domain",
+    /// A routed frame that is neither IPv4 nor IPv6.
+    NotRoutable => "not_routable",
+    /// The record says the destination is on this host, but no local port has its MAC
+    /// and VSID.
+    NoLocalPort => "no_local_port",
+    /// An NVGRE frame for a PA that is not this host's.
+    NotOurPa => "not_our_pa",
+    /// An NVGRE frame for a VSID this host has no port on.
+    UnknownVsid => "unknown_vsid",
+    /// The record's rule is not supported on this path yet (IP rewrite, or none).
+    UnsupportedRule => "unsupported_rule",
+    /// No provider-network neighbour MAC for the next hop towards the destination PA.
+    UnresolvedNeighbor => "unresolved_neighbor",
+    /// The encapsulated frame would exceed the uplink MTU.
+    MtuExceeded => "mtu_exceeded",
+    /// The buffer has too little headroom for the outer headers.
+    NoHeadroom => "no_headroom",
+    /// A frame from the provider network that is neither NVGRE nor for this host.
+    NotForHost => "not_for_host",
+}
+
+impl DropReason {
+    /// True for the reasons [`crate::nvgre::inspect`] gives (framing rules of RFC 7637);
+    /// the others come from the switch.
+    pub const fn is_framing(self) -> bool {
+        (self as usize) <= (Self::InnerQinQTag as usize)
+    }
 }
 
 impl DropReason {

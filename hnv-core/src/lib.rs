@@ -41,6 +41,7 @@ pub mod ids;
 pub mod live;
 pub mod nvgre;
 pub mod policy;
+pub mod switch;
 pub mod table;
 pub mod wire;
 

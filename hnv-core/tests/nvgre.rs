@@ -498,8 +498,11 @@ fn every_decap_drop_reason_is_covered_above() {
         DropReason::InnerVlanTag,
         DropReason::InnerQinQTag,
     ];
-    assert_eq!(covered.len(), DropReason::COUNT);
-    for r in DropReason::ALL {
+    // Every framing reason (the ones `inspect` gives) has a test above; the switch's
+    // reasons are covered by the switch tests.
+    let framing: Vec<_> = DropReason::ALL.iter().filter(|r| r.is_framing()).collect();
+    assert_eq!(covered.len(), framing.len());
+    for r in framing {
         assert!(covered.contains(r), "{r} has no test");
     }
 }

@@ -1,0 +1,873 @@
+//! The vswitch and its HNV filter: a frame from a VM port or from the provider network,
+//! a table snapshot, a [`Verdict`] — the frame rewritten in place.
+//!
+//! Each entry point is two steps: [`Switch::decide_port`] / [`Switch::decide_wire`] read the
+//! frame and the tables and return an [`Action`] (nothing is written), and [`Switch::act`]
+//! applies it to the buffer and says where the result goes. [`Switch::from_port`] and
+//! [`Switch::from_wire`] do both; the `*_batch` forms do it for a slice of frames.
+//!
+//! What the switch does, by the seed's figures:
+//!
+//! | flow | from a port | from the wire |
+//! |---|---|---|
+//! | same VSID, same host (fig. 1-7) | ARP flooded to the VSID's local ports; unicast to the local port | — |
+//! | different VSID, same host (fig. 1-8) | ARP for the `.1` answered with the gateway MAC; routed: MACs and VSID rewritten | — |
+//! | same VSID, other host (fig. 1-9) | ARP answered on behalf of the remote VM; NVGRE to the record's PA | decap, VSID and destination checked, delivered |
+//! | L2Only learning (fig. 1-10) | ARP for an unknown CA sent as unicast NVGRE to each L2Only PA; a local VM's ARP reply becomes a Dynamic record | the remote VM's ARP becomes a Dynamic record |
+//! | different VSIDs, other host (fig. 1-11) | routed, then NVGRE with the destination VSID | as fig. 1-9 |
+//!
+//! Every refusal is a [`DropReason`] counted in [`Stats`]. Nothing allocates: learned
+//! records go to a fixed-capacity map inside the switch and to the caller's [`EventSink`].
+
+mod learn;
+mod stats;
+
+use core::net::{IpAddr, Ipv4Addr};
+
+pub use learn::LEARNED_CAPACITY;
+pub use stats::{Stats, MAX_PORTS};
+
+use crate::buf::PacketBuf;
+use crate::ids::{MacAddr, Vsid};
+use crate::nvgre::{self, EncapError, EncapParams, Underlay};
+use crate::policy::{
+    LookupEntry, LookupTable, NeighborTable, RecordType, RouteTable, Rule, SubnetInfo,
+};
+use crate::wire::arp::{ArpOp, ArpPacket};
+use crate::wire::ethernet::{EtherType, EthernetFrame};
+use crate::wire::ipv4::Ipv4Packet;
+use crate::wire::ipv6::Ipv6Packet;
+use crate::DropReason;
+use learn::Learned;
+
+/// A VM port of the host: its index in the host's port list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortId(pub u16);
+
+impl PortId {
+    /// The index as `usize`.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What the switch needs to know about its host, beyond the lookup, route and neighbour
+/// tables.
+pub trait HostTables: LookupTable + RouteTable + NeighborTable {
+    /// This host's provider addresses.
+    fn own_pas(&self) -> &[IpAddr];
+    /// MAC of the uplink (outer source MAC of NVGRE frames; answer to ARP for own PAs).
+    fn uplink_mac(&self) -> MacAddr;
+    /// MTU of the uplink (largest outer IP packet).
+    fn uplink_mtu(&self) -> u16;
+    /// The MAC the HNV filter answers for every virtual subnet's `.1` gateway.
+    fn gateway_mac(&self) -> MacAddr;
+    /// Number of VM ports.
+    fn port_count(&self) -> usize;
+    /// MAC and VSID of a port (`None` VSID: not virtualized).
+    fn port(&self, port: PortId) -> Option<(MacAddr, Option<Vsid>)>;
+
+    /// True when `pa` is one of this host's PAs.
+    fn owns_pa(&self, pa: IpAddr) -> bool {
+        self.own_pas().contains(&pa)
+    }
+
+    /// The local port with `mac` on `vsid`.
+    fn port_by_mac(&self, vsid: Option<Vsid>, mac: MacAddr) -> Option<PortId> {
+        (0..self.port_count()).find_map(|i| {
+            let id = PortId(u16::try_from(i).ok()?);
+            let (m, v) = self.port(id)?;
+            (m == mac && v == vsid).then_some(id)
+        })
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl HostTables for crate::policy::Tables {
+    fn own_pas(&self) -> &[IpAddr] {
+        crate::policy::Tables::own_pas(self)
+    }
+    fn uplink_mac(&self) -> MacAddr {
+        crate::policy::Tables::uplink_mac(self)
+    }
+    fn uplink_mtu(&self) -> u16 {
+        crate::policy::Tables::uplink_mtu(self)
+    }
+    fn gateway_mac(&self) -> MacAddr {
+        crate::policy::Tables::gateway_mac(self)
+    }
+    fn port_count(&self) -> usize {
+        self.ports().len()
+    }
+    fn port(&self, port: PortId) -> Option<(MacAddr, Option<Vsid>)> {
+        self.ports().get(port.index()).map(|p| (p.mac, p.vsid))
+    }
+}
+
+/// Where the frame goes after [`Switch::act`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Deliver the (plain Ethernet) frame to this local port.
+    ToPort(PortId),
+    /// Send the frame out of the uplink (NVGRE, or untouched for a VSID 0 port).
+    ToWire,
+    /// The frame was rewritten into a reply: send it back where it came from (the
+    /// ingress port, or the uplink for a frame from the wire).
+    Reply,
+    /// Replicate within a virtual subnet ([`Switch::flood_ports`], [`Switch::flood_pas`],
+    /// [`Switch::encap_copy`]).
+    Flood(Flood),
+    /// Nothing to send (the frame was only learned from).
+    Consumed,
+    /// Dropped, counted under this reason.
+    Drop(DropReason),
+}
+
+/// A replication: the local ports of `vsid` except `except`, plus unicast NVGRE copies to
+/// the PAs of `remote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flood {
+    /// The virtual subnet.
+    pub vsid: Vsid,
+    /// The ingress port, which gets no copy.
+    pub except: Option<PortId>,
+    /// Which other hosts get an encapsulated copy.
+    pub remote: Remote,
+}
+
+/// Which PAs a [`Flood`] reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remote {
+    /// Local ports only.
+    None,
+    /// Every other host of the VSID (broadcast and multicast).
+    Hosting,
+    /// The PAs holding an L2Only record in the VSID (ARP for an unknown CA, fig. 1-10).
+    L2Only,
+}
+
+/// Something the control plane should know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A Dynamic lookup record was learned from an ARP message (fig. 1-10).
+    Learned(LookupEntry),
+    /// No lookup record for `ca` in `vsid`.
+    Miss {
+        /// Virtual subnet.
+        vsid: Vsid,
+        /// The customer address nobody knows.
+        ca: IpAddr,
+    },
+    /// No MAC for the provider-network next hop `ip`.
+    UnresolvedNeighbor(IpAddr),
+}
+
+/// Receives [`Event`]s.
+pub trait EventSink {
+    /// One event.
+    fn event(&mut self, event: Event);
+}
+
+/// Ignores events.
+impl EventSink for () {
+    fn event(&mut self, _: Event) {}
+}
+
+#[cfg(feature = "alloc")]
+impl EventSink for alloc::vec::Vec<Event> {
+    fn event(&mut self, event: Event) {
+        self.push(event);
+    }
+}
+
+/// What [`Switch::act`] does to a frame: the outcome of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the frame as it is.
+    Forward(Verdict),
+    /// Turn the ARP request into the reply "target is at `mac`" and send it back.
+    ArpReply {
+        /// The answer.
+        mac: MacAddr,
+    },
+    /// Routed on this host: destination MAC ← `dst_mac`, source MAC ← the gateway MAC.
+    RouteLocal {
+        /// The destination port.
+        port: PortId,
+        /// The destination VM's MAC.
+        dst_mac: MacAddr,
+    },
+    /// NVGRE-encapsulate (after rewriting the inner MACs when `route_to` is set).
+    Encap {
+        /// The outer headers.
+        params: EncapParams,
+        /// Routed: the destination VM's MAC (the source MAC becomes the gateway MAC).
+        route_to: Option<MacAddr>,
+    },
+    /// Strip the outer headers found at `inner_offset` / `inner_len`, then `then`.
+    Decap {
+        /// Offset of the inner frame.
+        inner_offset: usize,
+        /// Length of the inner frame.
+        inner_len: usize,
+        /// Where the inner frame goes.
+        then: Verdict,
+    },
+    /// Drop.
+    Drop(DropReason),
+}
+
+/// The switch of one host over a table snapshot `T`.
+pub struct Switch<T> {
+    tables: T,
+    learned: Learned,
+    stats: Stats,
+}
+
+/// The first bytes of an IP packet that decisions need.
+#[derive(Clone, Copy)]
+struct IpInfo {
+    src: IpAddr,
+    dst: IpAddr,
+}
+
+fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
+    match ethertype {
+        EtherType::IPV4 => {
+            let ip = Ipv4Packet::parse(l3).ok()?;
+            Some(IpInfo {
+                src: IpAddr::V4(ip.header().src()),
+                dst: IpAddr::V4(ip.header().dst()),
+            })
+        }
+        EtherType::IPV6 => {
+            let ip = Ipv6Packet::parse(l3).ok()?;
+            Some(IpInfo {
+                src: IpAddr::V6(ip.header().src()),
+                dst: IpAddr::V6(ip.header().dst()),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// An ARP message's operation, sender and target.
+#[derive(Clone, Copy)]
+struct ArpInfo {
+    op: ArpOp,
+    sender_mac: MacAddr,
+    sender_ip: Ipv4Addr,
+    target_ip: Ipv4Addr,
+}
+
+fn arp_info(l3: &[u8]) -> Option<ArpInfo> {
+    let arp = ArpPacket::parse(l3).ok()?;
+    Some(ArpInfo {
+        op: arp.operation(),
+        sender_mac: arp.sender_mac(),
+        sender_ip: arp.sender_ip(),
+        target_ip: arp.target_ip(),
+    })
+}
+
+impl<T: HostTables> Switch<T> {
+    /// A switch over `tables`.
+    pub fn new(tables: T) -> Self {
+        Self {
+            tables,
+            learned: Learned::new(),
+            stats: Stats::new(),
+        }
+    }
+
+    /// The table snapshot.
+    pub fn tables(&self) -> &T {
+        &self.tables
+    }
+
+    /// Replaces the table snapshot (learned records are kept).
+    pub fn set_tables(&mut self, tables: T) {
+        self.tables = tables;
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Records learned from ARP on this switch (Dynamic records), in no particular order.
+    pub fn learned(&self) -> impl Iterator<Item = &LookupEntry> {
+        self.learned.iter()
+    }
+
+    /// The record for `ca` in `vsid`: the snapshot's, else a learned one.
+    pub fn record_by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry> {
+        self.tables
+            .by_ca(vsid, ca)
+            .or_else(|| self.learned.by_ca(vsid, ca))
+    }
+
+    /// The record for `mac` in `vsid`, preferring one with an IP address over L2Only.
+    pub fn record_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry> {
+        match self.tables.by_mac(vsid, mac) {
+            Some(r) if r.record_type == RecordType::L2Only => {
+                Some(self.learned.by_mac(vsid, mac).unwrap_or(r))
+            }
+            Some(r) => Some(r),
+            None => self.learned.by_mac(vsid, mac),
+        }
+    }
+
+    // ---- from a VM port ----------------------------------------------------------------
+
+    /// Handles a frame a VM sent on `port`: decides, acts, counts.
+    pub fn from_port<P: PacketBuf + ?Sized>(
+        &mut self,
+        port: PortId,
+        frame: &mut P,
+        events: &mut impl EventSink,
+    ) -> Verdict {
+        self.stats.port_rx(port);
+        let action = self.decide_port(port, frame.data(), events);
+        let verdict = self.act(frame, &action);
+        self.count(verdict);
+        verdict
+    }
+
+    /// [`Switch::from_port`] for each frame of `frames`, all from `port`; `verdicts[i]` is
+    /// the verdict of `frames[i]` (frames beyond `verdicts.len()` are left alone).
+    pub fn from_port_batch<P: PacketBuf>(
+        &mut self,
+        port: PortId,
+        frames: &mut [P],
+        verdicts: &mut [Verdict],
+        events: &mut impl EventSink,
+    ) {
+        for (f, v) in frames.iter_mut().zip(verdicts.iter_mut()) {
+            *v = self.from_port(port, f, events);
+        }
+    }
+
+    /// Decides what to do with a frame from `port` (reads only; learning updates the
+    /// learned-record map and raises events).
+    pub fn decide_port(
+        &mut self,
+        port: PortId,
+        frame: &[u8],
+        events: &mut impl EventSink,
+    ) -> Action {
+        let Some((port_mac, port_vsid)) = self.tables.port(port) else {
+            return Action::Drop(DropReason::UnknownPort);
+        };
+        let Ok(eth) = EthernetFrame::parse(frame) else {
+            return Action::Drop(DropReason::PortFrameMalformed);
+        };
+        if eth.vlan().is_some() {
+            return Action::Drop(DropReason::PortVlanTag);
+        }
+        if eth.src() != port_mac {
+            return Action::Drop(DropReason::SpoofedSourceMac);
+        }
+        let Some(vsid) = port_vsid else {
+            // Not virtualized: a plain L2 switch between VSID-0 ports and the uplink.
+            return Action::Forward(match self.tables.port_by_mac(None, eth.dst()) {
+                Some(p) if p != port => Verdict::ToPort(p),
+                Some(_) => Verdict::Drop(DropReason::NoLocalPort),
+                None => Verdict::ToWire,
+            });
+        };
+        // A port whose MAC has an L2Only record may use any CA (dynamic learning).
+        let learning = self
+            .tables
+            .by_mac(vsid, port_mac)
+            .is_some_and(|r| r.record_type == RecordType::L2Only);
+        let ethertype = eth.ethertype();
+        let dst = eth.dst();
+        if ethertype == EtherType::ARP {
+            let Some(arp) = arp_info(eth.payload()) else {
+                return Action::Drop(DropReason::PortFrameMalformed);
+            };
+            return self.port_arp(port, port_mac, vsid, learning, dst, arp, events);
+        }
+        let ip = ip_info(ethertype, eth.payload());
+        if let Some(ip) = ip {
+            if !learning && !self.owns_ca(vsid, port_mac, ip.src) {
+                return Action::Drop(DropReason::SpoofedSourceCa);
+            }
+        }
+        if dst.is_multicast() {
+            return Action::Forward(Verdict::Flood(Flood {
+                vsid,
+                except: Some(port),
+                remote: Remote::Hosting,
+            }));
+        }
+        if dst == self.tables.gateway_mac() {
+            let Some(ip) = ip else {
+                return Action::Drop(DropReason::NotRoutable);
+            };
+            return self.route(vsid, port_mac, ip, events);
+        }
+        if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
+            // Fig. 1-7: switched locally; the filter is not involved.
+            return Action::Forward(Verdict::ToPort(p));
+        }
+        let Some(rec) = self.record_by_mac(vsid, dst).copied() else {
+            if let Some(ip) = ip {
+                events.event(Event::Miss { vsid, ca: ip.dst });
+            }
+            return Action::Drop(DropReason::NoLookupRecord);
+        };
+        self.toward_record(vsid, port_mac, &rec, None, events)
+    }
+
+    /// ARP from a VM port: the gateway, proxy answers, flooding and learning.
+    #[allow(clippy::too_many_arguments)]
+    fn port_arp(
+        &mut self,
+        port: PortId,
+        port_mac: MacAddr,
+        vsid: Vsid,
+        learning: bool,
+        dst: MacAddr,
+        arp: ArpInfo,
+        events: &mut impl EventSink,
+    ) -> Action {
+        if arp.sender_mac != port_mac {
+            return Action::Drop(DropReason::SpoofedSourceMac);
+        }
+        let sender = IpAddr::V4(arp.sender_ip);
+        // An ARP probe (sender 0.0.0.0, RFC 5227) claims no address.
+        if !arp.sender_ip.is_unspecified() && !learning && !self.owns_ca(vsid, port_mac, sender) {
+            return Action::Drop(DropReason::SpoofedSourceCa);
+        }
+        if learning && !arp.sender_ip.is_unspecified() {
+            // Fig. 1-10 step 15: a local VM answers (or asks); its CA becomes a Dynamic
+            // record at this host's PA.
+            if let Some(l2) = self.tables.by_mac(vsid, port_mac).copied() {
+                self.learn(vsid, sender, port_mac, l2.pa, events);
+            }
+        }
+        match arp.op {
+            ArpOp::Request => {
+                let target = IpAddr::V4(arp.target_ip);
+                if self.is_gateway(vsid, target) {
+                    // Fig. 1-8: the filter is every subnet's `.1`.
+                    return Action::ArpReply {
+                        mac: self.tables.gateway_mac(),
+                    };
+                }
+                match self.record_by_ca(vsid, target).copied() {
+                    Some(rec) if self.tables.owns_pa(rec.pa) => {
+                        // Fig. 1-7: a local VM answers for itself.
+                        Action::Forward(Verdict::Flood(Flood {
+                            vsid,
+                            except: Some(port),
+                            remote: Remote::None,
+                        }))
+                    }
+                    // Fig. 1-9: answered on behalf of the remote VM, never sent to the wire.
+                    Some(rec) => Action::ArpReply { mac: rec.mac },
+                    None => {
+                        let l2only = self
+                            .tables
+                            .vsid(vsid)
+                            .is_some_and(|s| !s.l2only_pas().is_empty());
+                        if !l2only {
+                            events.event(Event::Miss { vsid, ca: target });
+                        }
+                        // Fig. 1-10 step 4: unicast copies to each L2Only PA.
+                        Action::Forward(Verdict::Flood(Flood {
+                            vsid,
+                            except: Some(port),
+                            remote: if l2only { Remote::L2Only } else { Remote::None },
+                        }))
+                    }
+                }
+            }
+            ArpOp::Reply | ArpOp::Other(_) => {
+                if dst.is_multicast() {
+                    return Action::Forward(Verdict::Flood(Flood {
+                        vsid,
+                        except: Some(port),
+                        remote: Remote::None,
+                    }));
+                }
+                if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
+                    return Action::Forward(Verdict::ToPort(p));
+                }
+                match self.record_by_mac(vsid, dst).copied() {
+                    Some(rec) => self.toward_record(vsid, port_mac, &rec, None, events),
+                    None => Action::Drop(DropReason::NoLookupRecord),
+                }
+            }
+        }
+    }
+
+    /// True when `ca` in `vsid` belongs to the port with `mac` (snapshot or learned).
+    fn owns_ca(&self, vsid: Vsid, mac: MacAddr, ca: IpAddr) -> bool {
+        self.record_by_ca(vsid, ca).is_some_and(|r| r.mac == mac)
+    }
+
+    /// True when `ip` is the first address of an on-link customer prefix of `vsid`.
+    fn is_gateway(&self, vsid: Vsid, ip: IpAddr) -> bool {
+        let Some(subnet) = self.tables.vsid(vsid) else {
+            return false;
+        };
+        self.tables
+            .customer_route(subnet.rdid_index(), ip)
+            .is_some_and(|r| r.vsid == vsid && r.next_hop.is_none() && r.prefix.first_host() == ip)
+    }
+
+    /// Routing by the distributed router (fig. 1-8, 1-11).
+    fn route(
+        &mut self,
+        vsid: Vsid,
+        port_mac: MacAddr,
+        ip: IpInfo,
+        events: &mut impl EventSink,
+    ) -> Action {
+        let Some(src_rd) = self.tables.vsid(vsid).map(SubnetInfo::rdid_index) else {
+            return Action::Drop(DropReason::NoRoute);
+        };
+        let Some(route) = self.tables.customer_route(src_rd, ip.dst).copied() else {
+            return Action::Drop(DropReason::NoRoute);
+        };
+        let target = route.next_hop.unwrap_or(ip.dst);
+        let Some(rec) = self.record_by_ca(route.vsid, target).copied() else {
+            events.event(Event::Miss {
+                vsid: route.vsid,
+                ca: target,
+            });
+            return Action::Drop(DropReason::NoLookupRecord);
+        };
+        let dst_rd = self.tables.vsid(rec.vsid).map(SubnetInfo::rdid_index);
+        if dst_rd != Some(src_rd) {
+            return Action::Drop(DropReason::CrossRoutingDomain);
+        }
+        self.toward_record(vsid, port_mac, &rec, Some(rec.mac), events)
+    }
+
+    /// Sends toward the VM a record describes: a local port, or NVGRE to its PA.
+    fn toward_record(
+        &mut self,
+        src_vsid: Vsid,
+        src_mac: MacAddr,
+        rec: &LookupEntry,
+        route_to: Option<MacAddr>,
+        events: &mut impl EventSink,
+    ) -> Action {
+        if self.tables.owns_pa(rec.pa) {
+            return match self.tables.port_by_mac(Some(rec.vsid), rec.mac) {
+                Some(port) => match route_to {
+                    Some(dst_mac) => Action::RouteLocal { port, dst_mac },
+                    None => Action::Forward(Verdict::ToPort(port)),
+                },
+                None => Action::Drop(DropReason::NoLocalPort),
+            };
+        }
+        if rec.rule != Rule::Encap {
+            return Action::Drop(DropReason::UnsupportedRule);
+        }
+        let Some(src_pa) = self.source_pa(src_vsid, src_mac, rec.pa) else {
+            return Action::Drop(DropReason::NotOurPa);
+        };
+        let Some(dst_mac) = self.next_hop_mac(rec.pa, events) else {
+            return Action::Drop(DropReason::UnresolvedNeighbor);
+        };
+        let underlay = match (src_pa, rec.pa) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => Underlay::V4 { src, dst },
+            (IpAddr::V6(src), IpAddr::V6(dst)) => Underlay::V6 { src, dst },
+            _ => return Action::Drop(DropReason::NotOurPa),
+        };
+        let params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
+        Action::Encap { params, route_to }
+    }
+
+    /// The PA to send from: the sending VM's record's, else this host's first PA of the
+    /// destination's family.
+    fn source_pa(&self, vsid: Vsid, mac: MacAddr, dst_pa: IpAddr) -> Option<IpAddr> {
+        let same_family = |a: &IpAddr| a.is_ipv4() == dst_pa.is_ipv4();
+        self.tables
+            .by_mac(vsid, mac)
+            .map(|r| r.pa)
+            .filter(|pa| same_family(pa) && self.tables.owns_pa(*pa))
+            .or_else(|| self.tables.own_pas().iter().copied().find(same_family))
+    }
+
+    /// The provider-network MAC towards `pa`: a neighbour, or the neighbour that is the
+    /// provider route's next hop.
+    fn next_hop_mac(&self, pa: IpAddr, events: &mut impl EventSink) -> Option<MacAddr> {
+        let hop = match self.tables.provider_route(pa) {
+            Some(r) => r.next_hop.unwrap_or(pa),
+            None => pa,
+        };
+        let mac = self.tables.neighbor(hop);
+        if mac.is_none() {
+            events.event(Event::UnresolvedNeighbor(hop));
+        }
+        mac
+    }
+
+    fn learn(
+        &mut self,
+        vsid: Vsid,
+        ca: IpAddr,
+        mac: MacAddr,
+        pa: IpAddr,
+        events: &mut impl EventSink,
+    ) {
+        if self
+            .record_by_ca(vsid, ca)
+            .is_some_and(|r| r.mac == mac && r.pa == pa)
+        {
+            return;
+        }
+        let rec = LookupEntry {
+            ca,
+            vsid,
+            mac,
+            pa,
+            rule: Rule::Encap,
+            record_type: RecordType::Dynamic,
+            use_vm_mac: false,
+        };
+        if self.learned.insert(rec) {
+            events.event(Event::Learned(rec));
+        } else {
+            self.stats.learn_full += 1;
+        }
+    }
+
+    // ---- from the wire -------------------------------------------------------------------
+
+    /// Handles a frame from the provider network: decides, acts, counts.
+    pub fn from_wire<P: PacketBuf + ?Sized>(
+        &mut self,
+        frame: &mut P,
+        events: &mut impl EventSink,
+    ) -> Verdict {
+        self.stats.wire_rx += 1;
+        let action = self.decide_wire(frame.data(), events);
+        let verdict = self.act(frame, &action);
+        self.count(verdict);
+        verdict
+    }
+
+    /// [`Switch::from_wire`] for each frame of `frames`.
+    pub fn from_wire_batch<P: PacketBuf>(
+        &mut self,
+        frames: &mut [P],
+        verdicts: &mut [Verdict],
+        events: &mut impl EventSink,
+    ) {
+        for (f, v) in frames.iter_mut().zip(verdicts.iter_mut()) {
+            *v = self.from_wire(f, events);
+        }
+    }
+
+    /// Decides what to do with a frame from the provider network.
+    pub fn decide_wire(&mut self, frame: &[u8], events: &mut impl EventSink) -> Action {
+        if let Ok(eth) = EthernetFrame::parse(frame) {
+            if eth.ethertype() == EtherType::ARP {
+                // Provider side: answer ARP for this host's PAs.
+                return match arp_info(eth.payload()) {
+                    Some(a)
+                        if a.op == ArpOp::Request
+                            && self.tables.owns_pa(IpAddr::V4(a.target_ip)) =>
+                    {
+                        Action::ArpReply {
+                            mac: self.tables.uplink_mac(),
+                        }
+                    }
+                    _ => Action::Drop(DropReason::NotForHost),
+                };
+            }
+        }
+        let n = match nvgre::inspect(frame) {
+            Ok(n) => n,
+            Err(r) => return Action::Drop(r),
+        };
+        let outer = n.underlay(frame);
+        if !self.tables.owns_pa(outer.dst()) {
+            return Action::Drop(DropReason::NotOurPa);
+        }
+        let vsid = n.vsid();
+        if self.tables.vsid(vsid).is_none() {
+            return Action::Drop(DropReason::UnknownVsid);
+        }
+        let inner = frame
+            .get(n.inner_offset()..n.inner_offset() + n.inner_len())
+            .unwrap_or_default();
+        let Ok(eth) = EthernetFrame::parse(inner) else {
+            return Action::Drop(DropReason::InnerTruncated);
+        };
+        if eth.ethertype() == EtherType::ARP {
+            if let Some(arp) = arp_info(eth.payload()) {
+                // Fig. 1-10 step 20: learn the remote VM's CA at the sending PA.
+                let l2 = self
+                    .tables
+                    .by_mac(vsid, arp.sender_mac)
+                    .is_some_and(|r| r.record_type == RecordType::L2Only);
+                if l2 && !arp.sender_ip.is_unspecified() {
+                    self.learn(
+                        vsid,
+                        IpAddr::V4(arp.sender_ip),
+                        arp.sender_mac,
+                        outer.src(),
+                        events,
+                    );
+                }
+            }
+        }
+        let then = if eth.dst().is_multicast() {
+            Verdict::Flood(Flood {
+                vsid,
+                except: None,
+                remote: Remote::None,
+            })
+        } else {
+            match self.tables.port_by_mac(Some(vsid), eth.dst()) {
+                Some(p) => Verdict::ToPort(p),
+                None => return Action::Drop(DropReason::NoLocalPort),
+            }
+        };
+        Action::Decap {
+            inner_offset: n.inner_offset(),
+            inner_len: n.inner_len(),
+            then,
+        }
+    }
+
+    // ---- acting ----------------------------------------------------------------------------
+
+    /// Applies `action` to `frame` and says where it goes. On any failure the frame is
+    /// dropped (and left as it was, except where noted by the verdict).
+    pub fn act<P: PacketBuf + ?Sized>(&self, frame: &mut P, action: &Action) -> Verdict {
+        match *action {
+            Action::Forward(v) => v,
+            Action::Drop(r) => Verdict::Drop(r),
+            Action::ArpReply { mac } => arp_reply(frame.data_mut(), mac),
+            Action::RouteLocal { port, dst_mac } => {
+                set_macs(frame.data_mut(), dst_mac, self.tables.gateway_mac());
+                Verdict::ToPort(port)
+            }
+            Action::Encap { params, route_to } => self.encap(frame, &params, route_to),
+            Action::Decap {
+                inner_offset,
+                inner_len,
+                then,
+            } => {
+                if inner_offset + inner_len > frame.len() || frame.pull_front(inner_offset).is_err()
+                {
+                    return Verdict::Drop(DropReason::Truncated);
+                }
+                frame.truncate(inner_len);
+                then
+            }
+        }
+    }
+
+    fn encap<P: PacketBuf + ?Sized>(
+        &self,
+        frame: &mut P,
+        params: &EncapParams,
+        route_to: Option<MacAddr>,
+    ) -> Verdict {
+        let overhead = params.underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN;
+        if frame.len() + overhead > usize::from(self.tables.uplink_mtu()) {
+            return Verdict::Drop(DropReason::MtuExceeded);
+        }
+        if frame.headroom() < params.underlay.overhead() {
+            return Verdict::Drop(DropReason::NoHeadroom);
+        }
+        if let Some(dst) = route_to {
+            set_macs(frame.data_mut(), dst, self.tables.gateway_mac());
+        }
+        match nvgre::encap(frame, params) {
+            Ok(_) => Verdict::ToWire,
+            Err(EncapError::NoHeadroom) => Verdict::Drop(DropReason::NoHeadroom),
+            Err(EncapError::TooLarge) => Verdict::Drop(DropReason::MtuExceeded),
+            Err(EncapError::InnerTruncated | EncapError::StackedVlanTags) => {
+                Verdict::Drop(DropReason::PortFrameMalformed)
+            }
+        }
+    }
+
+    // ---- replication -------------------------------------------------------------------
+
+    /// The local ports a [`Flood`] reaches.
+    pub fn flood_ports(&self, flood: &Flood) -> impl Iterator<Item = PortId> + '_ {
+        let flood = *flood;
+        (0..self.tables.port_count()).filter_map(move |i| {
+            let id = PortId(u16::try_from(i).ok()?);
+            let (_, v) = self.tables.port(id)?;
+            (v == Some(flood.vsid) && Some(id) != flood.except).then_some(id)
+        })
+    }
+
+    /// The PAs a [`Flood`] reaches (never this host's own).
+    pub fn flood_pas(&self, flood: &Flood) -> impl Iterator<Item = IpAddr> + '_ {
+        let subnet = self.tables.vsid(flood.vsid);
+        let list: &[IpAddr] = match (flood.remote, subnet) {
+            (Remote::Hosting, Some(s)) => s.remote_pas(),
+            (Remote::L2Only, Some(s)) => s.l2only_pas(),
+            _ => &[],
+        };
+        list.iter().copied().filter(|pa| !self.tables.owns_pa(*pa))
+    }
+
+    /// Encapsulates a copy of a flooded frame (`frame`, the caller's copy) for `pa`.
+    pub fn encap_copy<P: PacketBuf + ?Sized>(
+        &mut self,
+        frame: &mut P,
+        vsid: Vsid,
+        src_mac: MacAddr,
+        pa: IpAddr,
+        events: &mut impl EventSink,
+    ) -> Verdict {
+        let rec = LookupEntry {
+            ca: pa,
+            vsid,
+            mac: MacAddr::BROADCAST,
+            pa,
+            rule: Rule::Encap,
+            record_type: RecordType::L2Only,
+            use_vm_mac: false,
+        };
+        let action = self.toward_record(vsid, src_mac, &rec, None, events);
+        let verdict = self.act(frame, &action);
+        self.count(verdict);
+        verdict
+    }
+
+    fn count(&mut self, verdict: Verdict) {
+        self.stats.count(verdict);
+    }
+}
+
+/// Rewrites an ARP request (Ethernet + ARP) into the reply "target is at `mac`", addressed
+/// to the requester.
+fn arp_reply(frame: &mut [u8], mac: MacAddr) -> Verdict {
+    let Ok(mut eth) = EthernetFrame::parse(&mut *frame) else {
+        return Verdict::Drop(DropReason::PortFrameMalformed);
+    };
+    let requester = eth.src();
+    let Ok(mut arp) = ArpPacket::parse(eth.payload_mut()) else {
+        return Verdict::Drop(DropReason::PortFrameMalformed);
+    };
+    arp.make_reply_in_place(mac);
+    let h = eth.header_mut();
+    h.dst = requester;
+    h.src = mac;
+    Verdict::Reply
+}
+
+/// Sets the Ethernet destination and source.
+fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
+    if let Ok(mut eth) = EthernetFrame::parse(frame) {
+        let h = eth.header_mut();
+        h.dst = dst;
+        h.src = src;
+    }
+}

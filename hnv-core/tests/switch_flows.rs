@@ -1,0 +1,723 @@
+//! The packet flows of the seed chapter (figures 1-7 to 1-11), isolation and anti-spoofing,
+//! on the two hosts of `docs/examples/seed-policy.json`. Frames are built and checked with
+//! etherparse, an independent parser; every hop's bytes are asserted.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use etherparse::{
+    ArpHardwareId, ArpOperation, ArpPacket, EtherType as EpEtherType, Ethernet2Header,
+    PacketBuilder, SlicedPacket,
+};
+use hnv_core::buf::{FrameBuf, PacketBuf};
+use hnv_core::ids::{MacAddr, Vsid};
+use hnv_core::policy::{file, RecordType, Tables};
+use hnv_core::switch::{Event, Flood, PortId, Remote, Switch, Verdict};
+use hnv_core::DropReason;
+
+const SEED: &str = include_str!("../../docs/examples/seed-policy.json");
+const HEADROOM: usize = 128;
+
+const CONTOSO1: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0, 0x01]);
+const CONTOSO2: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0, 0x02]);
+const CONTOSO3: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0, 0x03]);
+const CONTOSO4: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0, 0x04]);
+const CONTOSO5: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0, 0x05]);
+const FABRIKAM1: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0x01, 0x01]);
+const MAC_DFGW: MacAddr = MacAddr([0x02, 0x00, 0x5e, 0x00, 0x01, 0x01]);
+const UPLINK_A: MacAddr = MacAddr([0x02, 0, 0, 0, 0x0a, 0x01]);
+const UPLINK_B: MacAddr = MacAddr([0x02, 0, 0, 0, 0x0b, 0x01]);
+
+// Port indices in the seed policy's host sections.
+const A_CONTOSO1: PortId = PortId(0);
+const A_CONTOSO3: PortId = PortId(1);
+const A_CONTOSO4: PortId = PortId(2);
+const A_FABRIKAM1: PortId = PortId(3);
+const B_CONTOSO2: PortId = PortId(0);
+const B_CONTOSO5: PortId = PortId(1);
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn hosts(policy_json: &str) -> (Switch<Tables>, Switch<Tables>) {
+    let policy = file::from_json(policy_json).unwrap();
+    (
+        Switch::new(Tables::compile(&policy, "HostA").unwrap()),
+        Switch::new(Tables::compile(&policy, "HostB").unwrap()),
+    )
+}
+
+/// A frame in a buffer with headroom for encapsulation.
+struct Buf {
+    mem: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Buf {
+    fn new(frame: &[u8]) -> Self {
+        let mut mem = vec![0u8; HEADROOM + frame.len()];
+        mem[HEADROOM..].copy_from_slice(frame);
+        Self {
+            mem,
+            start: HEADROOM,
+            len: frame.len(),
+        }
+    }
+
+    /// Runs `f` on a `FrameBuf` over this buffer and keeps where the frame ends up.
+    fn with<R>(&mut self, f: impl FnOnce(&mut FrameBuf<'_>) -> R) -> R {
+        let mut fb = FrameBuf::new(&mut self.mem, self.start, self.len).unwrap();
+        let r = f(&mut fb);
+        self.start = fb.offset();
+        self.len = fb.len();
+        r
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.mem[self.start..self.start + self.len]
+    }
+}
+
+fn from_port(sw: &mut Switch<Tables>, port: PortId, buf: &mut Buf, ev: &mut Vec<Event>) -> Verdict {
+    buf.with(|f| sw.from_port(port, f, ev))
+}
+
+fn from_wire(sw: &mut Switch<Tables>, buf: &mut Buf, ev: &mut Vec<Event>) -> Verdict {
+    buf.with(|f| sw.from_wire(f, ev))
+}
+
+/// An ARP request "who has `target`? tell `sender_ip`" from `src`, broadcast, 60 bytes.
+fn arp_request(src: MacAddr, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    arp(
+        ArpOperation::REQUEST,
+        src,
+        MacAddr::BROADCAST,
+        sender_ip,
+        MacAddr([0; 6]),
+        target,
+    )
+}
+
+fn arp(
+    op: ArpOperation,
+    src: MacAddr,
+    dst: MacAddr,
+    sender_ip: Ipv4Addr,
+    target_mac: MacAddr,
+    target_ip: Ipv4Addr,
+) -> Vec<u8> {
+    let mut f = Ethernet2Header {
+        source: src.0,
+        destination: dst.0,
+        ether_type: EpEtherType::ARP,
+    }
+    .to_bytes()
+    .to_vec();
+    let a = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EpEtherType::IPV4,
+        op,
+        &src.0,
+        &sender_ip.octets(),
+        &target_mac.0,
+        &target_ip.octets(),
+    )
+    .unwrap();
+    f.extend_from_slice(&a.to_bytes());
+    f.resize(60, 0);
+    f
+}
+
+/// An Ethernet/IPv4/UDP frame.
+fn udp(
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
+        .ipv4(src.octets(), dst.octets(), 64)
+        .udp(40000, 7);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// (op, sender MAC, sender IP, target MAC, target IP) of an ARP frame, read by etherparse.
+fn read_arp(frame: &[u8]) -> (ArpOperation, MacAddr, Ipv4Addr, MacAddr, Ipv4Addr) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Arp(a)) = s.net else {
+        panic!("not ARP: {frame:02x?}");
+    };
+    let mac = |b: &[u8]| MacAddr(b.try_into().unwrap());
+    let v4 = |b: &[u8]| Ipv4Addr::from(<[u8; 4]>::try_from(b).unwrap());
+    (
+        a.operation(),
+        mac(a.sender_hw_addr()),
+        v4(a.sender_protocol_addr()),
+        mac(a.target_hw_addr()),
+        v4(a.target_protocol_addr()),
+    )
+}
+
+fn eth_addrs(frame: &[u8]) -> (MacAddr, MacAddr) {
+    (
+        MacAddr(frame[0..6].try_into().unwrap()),
+        MacAddr(frame[6..12].try_into().unwrap()),
+    )
+}
+
+/// Checks an NVGRE frame with etherparse: outer MACs, PAs, protocol 47, a valid header
+/// checksum, and the GRE header; returns (VSID, inner frame).
+fn read_nvgre(frame: &[u8], macs: (MacAddr, MacAddr), pas: (&str, &str)) -> (u32, Vec<u8>) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::LinkSlice::Ethernet2(eth)) = s.link else {
+        panic!("no Ethernet");
+    };
+    assert_eq!((MacAddr(eth.destination()), MacAddr(eth.source())), macs);
+    let Some(etherparse::NetSlice::Ipv4(v4)) = s.net else {
+        panic!("outer is not IPv4");
+    };
+    let h = v4.header().to_header();
+    assert_eq!(h.source, ip(pas.0).octets());
+    assert_eq!(h.destination, ip(pas.1).octets());
+    assert_eq!(h.protocol, etherparse::IpNumber::GRE);
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    assert!(h.dont_fragment);
+    let gre = v4.payload().payload;
+    assert_eq!(
+        gre[..4],
+        [0x20, 0x00, 0x65, 0x58],
+        "GRE flags/version/protocol"
+    );
+    let key = u32::from_be_bytes(gre[4..8].try_into().unwrap());
+    (key >> 8, gre[8..].to_vec())
+}
+
+// ---- figure 1-7 ---------------------------------------------------------------------------
+
+#[test]
+fn fig_1_7_same_vsid_same_host_is_switched_locally() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    // ARP for Contoso3 (10.0.0.6, same host): flooded to the VSID's other local ports only.
+    let req = arp_request(CONTOSO1, ip("10.0.0.5"), ip("10.0.0.6"));
+    let mut f = Buf::new(&req);
+    let v = from_port(&mut a, A_CONTOSO1, &mut f, &mut ev);
+    let Verdict::Flood(flood) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(
+        flood,
+        Flood {
+            vsid: Vsid::new(5001).unwrap(),
+            except: Some(A_CONTOSO1),
+            remote: Remote::None
+        }
+    );
+    assert_eq!(a.flood_ports(&flood).collect::<Vec<_>>(), [A_CONTOSO3]);
+    assert_eq!(a.flood_pas(&flood).count(), 0);
+    assert_eq!(f.bytes(), &req[..], "flooded frame unchanged");
+
+    // Contoso3 answers; the unicast reply goes straight to Contoso1's port.
+    let reply = arp(
+        ArpOperation::REPLY,
+        CONTOSO3,
+        CONTOSO1,
+        ip("10.0.0.6"),
+        CONTOSO1,
+        ip("10.0.0.5"),
+    );
+    let mut f = Buf::new(&reply);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO3, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO1)
+    );
+
+    // The IP packet: delivered to Contoso3 untouched, no encapsulation.
+    let pkt = udp(
+        CONTOSO1,
+        CONTOSO3,
+        ip("10.0.0.5"),
+        ip("10.0.0.6"),
+        b"fig 1-7",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO3)
+    );
+    assert_eq!(f.bytes(), &pkt[..]);
+    assert!(ev.is_empty());
+    assert_eq!(a.stats().port_tx[A_CONTOSO3.index()], 1);
+    assert_eq!(a.stats().wire_tx, 0);
+}
+
+// ---- figure 1-8 ---------------------------------------------------------------------------
+
+#[test]
+fn fig_1_8_different_vsid_same_host_is_routed_by_the_filter() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    // ARP for the default gateway 10.0.0.1: answered with MAC_DFGW.
+    let mut f = Buf::new(&arp_request(CONTOSO1, ip("10.0.0.5"), ip("10.0.0.1")));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Reply
+    );
+    assert_eq!(eth_addrs(f.bytes()), (CONTOSO1, MAC_DFGW));
+    assert_eq!(
+        read_arp(f.bytes()),
+        (
+            ArpOperation::REPLY,
+            MAC_DFGW,
+            ip("10.0.0.1"),
+            CONTOSO1,
+            ip("10.0.0.5")
+        )
+    );
+
+    // Routed to Contoso4 (10.0.1.6, VSID 6001, same host): destination MAC rewritten to
+    // Contoso4's, source MAC to the gateway's; IP header and payload unchanged.
+    let pkt = udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("10.0.1.6"),
+        b"fig 1-8",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO4)
+    );
+    assert_eq!(eth_addrs(f.bytes()), (CONTOSO4, MAC_DFGW));
+    assert_eq!(f.bytes()[12..], pkt[12..]);
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn fig_1_8_drops_across_routing_domains_and_without_a_record() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    // Fabrikam1 (its own routing domain, overlapping CAs) tries to reach Contoso4's CA.
+    let pkt = udp(FABRIKAM1, MAC_DFGW, ip("10.0.0.5"), ip("10.0.1.6"), b"x");
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_FABRIKAM1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NoRoute)
+    );
+    assert_eq!(f.bytes(), &pkt[..], "a dropped frame is not changed");
+    // A CA inside Contoso's 6001 prefix that has no lookup record: dropped, and a miss.
+    let mut f = Buf::new(&udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("10.0.1.99"),
+        b"x",
+    ));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NoLookupRecord)
+    );
+    assert_eq!(
+        ev,
+        [Event::Miss {
+            vsid: Vsid::new(6001).unwrap(),
+            ca: IpAddr::V4(ip("10.0.1.99"))
+        }]
+    );
+    assert_eq!(a.stats().dropped(DropReason::NoRoute), 1);
+    assert_eq!(a.stats().dropped(DropReason::NoLookupRecord), 1);
+}
+
+// ---- figure 1-9 ---------------------------------------------------------------------------
+
+#[test]
+fn fig_1_9_same_vsid_other_host_static_records() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    // ARP for Contoso2 answered by HostA's filter on Contoso2's behalf; nothing on the wire.
+    let mut f = Buf::new(&arp_request(CONTOSO1, ip("10.0.0.5"), ip("10.0.0.7")));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Reply
+    );
+    assert_eq!(
+        read_arp(f.bytes()),
+        (
+            ArpOperation::REPLY,
+            CONTOSO2,
+            ip("10.0.0.7"),
+            CONTOSO1,
+            ip("10.0.0.5")
+        )
+    );
+    assert_eq!(eth_addrs(f.bytes()), (CONTOSO1, CONTOSO2));
+    assert_eq!(a.stats().wire_tx, 0, "the ARP never reaches the wire");
+
+    // The IP packet is encapsulated to the record's PA with VSID 5001.
+    let pkt = udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        b"fig 1-9",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!((vsid, &inner[..]), (5001, &pkt[..]));
+
+    // HostB decapsulates, checks the VSID and delivers the original frame to Contoso2.
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_CONTOSO2)
+    );
+    assert_eq!(f.bytes(), &pkt[..]);
+    assert!(ev.is_empty());
+}
+
+// ---- figure 1-10 --------------------------------------------------------------------------
+
+/// The seed policy with Contoso2's record turned into an L2Only record (CA 0.0.0.0).
+fn learning_policy() -> String {
+    let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
+    let recs = v["LookupRecords"].as_array_mut().unwrap();
+    let c2 = recs.iter_mut().find(|r| r["VMName"] == "Contoso2").unwrap();
+    c2["CustomerAddress"] = "0.0.0.0".into();
+    c2["Type"] = "L2Only".into();
+    v.to_string()
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one function per figure: the steps read in order
+fn fig_1_10_dynamic_learning_with_l2only_records() {
+    let (mut a, mut b) = hosts(&learning_policy());
+    let v5001 = Vsid::new(5001).unwrap();
+    let mut ev = Vec::new();
+
+    // 1-4. Contoso1 ARPs for 10.0.0.7: no record, so a unicast copy to each L2Only PA.
+    let req = arp_request(CONTOSO1, ip("10.0.0.5"), ip("10.0.0.7"));
+    let mut f = Buf::new(&req);
+    let Verdict::Flood(flood) = from_port(&mut a, A_CONTOSO1, &mut f, &mut ev) else {
+        panic!("expected a flood")
+    };
+    assert_eq!(flood.remote, Remote::L2Only);
+    assert_eq!(a.flood_ports(&flood).collect::<Vec<_>>(), [A_CONTOSO3]);
+    let pas: Vec<_> = a.flood_pas(&flood).collect();
+    assert_eq!(pas, [IpAddr::V4(ip("192.168.4.22"))]);
+    // 5-6. The copy is encapsulated with VSID 5001.
+    let mut copy = Buf::new(&req);
+    assert_eq!(
+        copy.with(|c| a.encap_copy(c, v5001, CONTOSO1, pas[0], &mut ev)),
+        Verdict::ToWire
+    );
+    let (vsid, inner) = read_nvgre(
+        copy.bytes(),
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!((vsid, &inner[..]), (5001, &req[..]));
+
+    // 8-11. HostB decapsulates and floods the ARP to its ports on 5001 (Contoso2).
+    let Verdict::Flood(at_b) = from_wire(&mut b, &mut copy, &mut ev) else {
+        panic!("expected a local flood on HostB")
+    };
+    assert_eq!(b.flood_ports(&at_b).collect::<Vec<_>>(), [B_CONTOSO2]);
+    assert_eq!(b.flood_pas(&at_b).count(), 0);
+    assert_eq!(copy.bytes(), &req[..]);
+    assert!(
+        ev.is_empty(),
+        "Contoso1 has a static record: nothing learned"
+    );
+
+    // 12-16. Contoso2 replies; HostB learns 10.0.0.7 at its own PA and tells the control
+    // plane, then encapsulates the reply towards Contoso1's PA.
+    let reply = arp(
+        ArpOperation::REPLY,
+        CONTOSO2,
+        CONTOSO1,
+        ip("10.0.0.7"),
+        CONTOSO1,
+        ip("10.0.0.5"),
+    );
+    let mut f = Buf::new(&reply);
+    assert_eq!(
+        from_port(&mut b, B_CONTOSO2, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let learned_b = match ev.as_slice() {
+        [Event::Learned(r)] => *r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (
+            learned_b.ca,
+            learned_b.mac,
+            learned_b.pa,
+            learned_b.record_type
+        ),
+        (
+            IpAddr::V4(ip("10.0.0.7")),
+            CONTOSO2,
+            IpAddr::V4(ip("192.168.4.22")),
+            RecordType::Dynamic
+        )
+    );
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (UPLINK_A, UPLINK_B),
+        ("192.168.4.22", "192.168.4.11"),
+    );
+    assert_eq!((vsid, &inner[..]), (5001, &reply[..]));
+
+    // 17-21. HostA decapsulates, learns the same record from the ARP, delivers to Contoso1.
+    ev.clear();
+    assert_eq!(
+        from_wire(&mut a, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO1)
+    );
+    assert_eq!(f.bytes(), &reply[..]);
+    assert_eq!(ev, [Event::Learned(learned_b)]);
+    assert_eq!(a.learned().copied().collect::<Vec<_>>(), [learned_b]);
+
+    // 22-. The next IP packet follows fig. 1-9, and a new ARP is answered by the filter.
+    ev.clear();
+    let pkt = udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        b"fig 1-10",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!((vsid, &inner[..]), (5001, &pkt[..]));
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_CONTOSO2)
+    );
+    assert_eq!(f.bytes(), &pkt[..]);
+    let mut f = Buf::new(&req);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Reply
+    );
+    assert_eq!(read_arp(f.bytes()).1, CONTOSO2);
+    assert!(ev.is_empty());
+}
+
+// ---- figure 1-11 --------------------------------------------------------------------------
+
+#[test]
+fn fig_1_11_different_vsids_other_host_routed_then_encapsulated() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let pkt = udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("10.0.1.7"),
+        b"fig 1-11",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    // The key carries the destination VSID; the inner MACs are the router's.
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!(vsid, 6001);
+    assert_eq!(eth_addrs(&inner), (CONTOSO5, MAC_DFGW));
+    assert_eq!(inner[12..], pkt[12..]);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_CONTOSO5)
+    );
+    assert_eq!(f.bytes(), &inner[..]);
+    assert!(ev.is_empty());
+}
+
+// ---- isolation and anti-spoofing --------------------------------------------------------
+
+#[test]
+fn ports_cannot_spoof_macs_or_cas() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    // Contoso1's port sending as Contoso3.
+    let mut f = Buf::new(&udp(
+        CONTOSO3,
+        CONTOSO2,
+        ip("10.0.0.6"),
+        ip("10.0.0.7"),
+        b"x",
+    ));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::SpoofedSourceMac)
+    );
+    // Its own MAC but Contoso3's CA.
+    let mut f = Buf::new(&udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.6"),
+        ip("10.0.0.7"),
+        b"x",
+    ));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::SpoofedSourceCa)
+    );
+    // ARP claiming Contoso3's CA.
+    let mut f = Buf::new(&arp_request(CONTOSO1, ip("10.0.0.6"), ip("10.0.0.7")));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::SpoofedSourceCa)
+    );
+    // A port the host does not have.
+    let mut f = Buf::new(&udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        b"x",
+    ));
+    assert_eq!(
+        from_port(&mut a, PortId(9), &mut f, &mut ev),
+        Verdict::Drop(DropReason::UnknownPort)
+    );
+    assert_eq!(a.stats().wire_tx, 0);
+    assert_eq!(a.stats().total_drops(), 4);
+}
+
+#[test]
+fn wire_frames_reach_only_local_ports_of_their_vsid() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let pkt = udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"x");
+    let mut wire = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut wire, &mut ev),
+        Verdict::ToWire
+    );
+    let nvgre = wire.bytes().to_vec();
+
+    // Sent to HostA instead (not its PA): refused.
+    let mut f = Buf::new(&nvgre);
+    assert_eq!(
+        from_wire(&mut a, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NotOurPa)
+    );
+
+    // The same inner frame with the key's VSID changed to 6001 (Contoso5's subnet): no
+    // port on 6001 has Contoso2's MAC.
+    let mut moved = nvgre.clone();
+    moved[38..41].copy_from_slice(&6001u32.to_be_bytes()[1..]);
+    let mut f = Buf::new(&moved);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NoLocalPort)
+    );
+
+    // A VSID HostB has no port on.
+    let mut alien = nvgre.clone();
+    alien[38..41].copy_from_slice(&9999u32.to_be_bytes()[1..]);
+    let mut f = Buf::new(&alien);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::UnknownVsid)
+    );
+
+    // A framing error is the decap's reason.
+    let mut bad = nvgre.clone();
+    bad[34] |= 0x80; // GRE C bit
+    let mut f = Buf::new(&bad);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::GreChecksumPresent)
+    );
+    assert_eq!(f.bytes(), &bad[..]);
+    assert_eq!(b.stats().total_drops(), 3);
+}
+
+#[test]
+fn arp_for_an_own_pa_is_answered_on_the_uplink() {
+    let (_, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let router = MacAddr([0x02, 0, 0, 0, 0, 0xfe]);
+    let mut f = Buf::new(&arp_request(router, ip("192.168.4.1"), ip("192.168.4.22")));
+    assert_eq!(from_wire(&mut b, &mut f, &mut ev), Verdict::Reply);
+    assert_eq!(
+        read_arp(f.bytes()),
+        (
+            ArpOperation::REPLY,
+            UPLINK_B,
+            ip("192.168.4.22"),
+            router,
+            ip("192.168.4.1")
+        )
+    );
+    // Not an own PA: not answered.
+    let mut f = Buf::new(&arp_request(router, ip("192.168.4.1"), ip("192.168.4.11")));
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NotForHost)
+    );
+}
+
+#[test]
+fn batch_gives_each_frame_its_verdict() {
+    let (mut a, _) = hosts(SEED);
+    let frames = [
+        udp(CONTOSO1, CONTOSO3, ip("10.0.0.5"), ip("10.0.0.6"), b"1"),
+        udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"2"),
+        udp(CONTOSO3, CONTOSO2, ip("10.0.0.6"), ip("10.0.0.7"), b"3"),
+    ];
+    let mut mems: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|f| {
+            let mut m = vec![0u8; HEADROOM + f.len()];
+            m[HEADROOM..].copy_from_slice(f);
+            m
+        })
+        .collect();
+    let mut bufs: Vec<FrameBuf<'_>> = mems
+        .iter_mut()
+        .zip(&frames)
+        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
+        .collect();
+    let mut verdicts = [Verdict::Consumed; 3];
+    a.from_port_batch(A_CONTOSO1, &mut bufs, &mut verdicts, &mut ());
+    assert_eq!(
+        verdicts,
+        [
+            Verdict::ToPort(A_CONTOSO3),
+            Verdict::ToWire,
+            Verdict::Drop(DropReason::SpoofedSourceMac)
+        ]
+    );
+    assert_eq!(bufs[0].data(), &frames[0][..]);
+    assert_eq!(bufs[1].len(), frames[1].len() + 42);
+}
