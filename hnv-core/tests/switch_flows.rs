@@ -721,3 +721,129 @@ fn batch_gives_each_frame_its_verdict() {
     assert_eq!(bufs[0].data(), &frames[0][..]);
     assert_eq!(bufs[1].len(), frames[1].len() + 42);
 }
+
+// ---- IP rewrite (TranslationMethodNat) ----------------------------------------------------
+
+const FABRIKAM2: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0x01, 0x02]);
+const B_FABRIKAM2: PortId = PortId(2);
+
+/// Checks with etherparse that every checksum of an Ethernet/IPv4 frame is right and
+/// returns (src, dst) of the IP header.
+fn checked_ipv4(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv4(v4)) = &s.net else {
+        panic!("not IPv4");
+    };
+    let h = v4.header().to_header();
+    assert_eq!(
+        h.header_checksum,
+        h.calc_header_checksum(),
+        "IPv4 header checksum"
+    );
+    match &s.transport {
+        Some(etherparse::TransportSlice::Udp(u)) => {
+            let want = u.to_header().calc_checksum_ipv4(&h, u.payload()).unwrap();
+            assert_eq!(u.checksum(), want, "UDP checksum");
+        }
+        Some(etherparse::TransportSlice::Tcp(t)) => {
+            let want = t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap();
+            assert_eq!(t.checksum(), want, "TCP checksum");
+        }
+        Some(etherparse::TransportSlice::Icmpv4(i)) => {
+            let want = i.header().icmp_type.calc_checksum(i.payload());
+            assert_eq!(i.checksum(), want, "ICMP checksum");
+        }
+        other => panic!("unexpected transport {other:?}"),
+    }
+    (Ipv4Addr::from(h.source), Ipv4Addr::from(h.destination))
+}
+
+fn fabrikam_frames() -> Vec<Vec<u8>> {
+    let (s, d) = (ip("10.0.0.5").octets(), ip("10.0.0.7").octets());
+    let mut out = vec![udp(
+        FABRIKAM1,
+        FABRIKAM2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        b"rewrite me",
+    )];
+    let tcp = PacketBuilder::ethernet2(FABRIKAM1.0, FABRIKAM2.0)
+        .ipv4(s, d, 64)
+        .tcp(40001, 80, 0x1234_5678, 4096)
+        .syn();
+    let mut f = Vec::new();
+    tcp.write(&mut f, b"").unwrap();
+    out.push(f);
+    let icmp = PacketBuilder::ethernet2(FABRIKAM1.0, FABRIKAM2.0)
+        .ipv4(s, d, 64)
+        .icmpv4_echo_request(7, 1);
+    let mut f = Vec::new();
+    icmp.write(&mut f, b"ping").unwrap();
+    out.push(f);
+    out
+}
+
+#[test]
+fn ip_rewrite_egress_and_ingress_udp_tcp_icmp() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    for pkt in fabrikam_frames() {
+        let mut f = Buf::new(&pkt);
+        assert_eq!(
+            from_port(&mut a, A_FABRIKAM1, &mut f, &mut ev),
+            Verdict::ToWire
+        );
+        // On the wire: PAs instead of CAs, no GRE, provider MACs, checksums right.
+        assert_eq!(f.bytes().len(), pkt.len(), "no encapsulation");
+        assert_eq!(eth_addrs(f.bytes()), (UPLINK_B, UPLINK_A));
+        assert_eq!(
+            checked_ipv4(f.bytes()),
+            (ip("192.168.4.51"), ip("192.168.4.52"))
+        );
+        // HostB rewrites back and delivers to Fabrikam2 from the gateway MAC.
+        assert_eq!(
+            from_wire(&mut b, &mut f, &mut ev),
+            Verdict::ToPort(B_FABRIKAM2)
+        );
+        assert_eq!(eth_addrs(f.bytes()), (FABRIKAM2, MAC_DFGW));
+        assert_eq!(checked_ipv4(f.bytes()), (ip("10.0.0.5"), ip("10.0.0.7")));
+        assert_eq!(
+            f.bytes()[14..],
+            pkt[14..],
+            "the IP packet is restored exactly"
+        );
+    }
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn ip_rewrite_ingress_requires_a_nat_sender_in_the_same_routing_domain() {
+    let (_, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    // From Contoso's PA (an Encap record, another routing domain) to Fabrikam2's PA.
+    let forged = udp(
+        UPLINK_A,
+        UPLINK_B,
+        ip("192.168.4.11"),
+        ip("192.168.4.52"),
+        b"x",
+    );
+    let mut f = Buf::new(&forged);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NoLookupRecord)
+    );
+    assert_eq!(f.bytes(), &forged[..]);
+    // To a PA that is not a Nat PA of this host: not for us.
+    let mut f = Buf::new(&udp(
+        UPLINK_A,
+        UPLINK_B,
+        ip("192.168.4.51"),
+        ip("192.168.4.22"),
+        b"x",
+    ));
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NotGre)
+    );
+}

@@ -20,6 +20,7 @@
 //! records go to a fixed-capacity map inside the switch and to the caller's [`EventSink`].
 
 mod learn;
+mod rewrite;
 mod stats;
 
 use core::net::{IpAddr, Ipv4Addr};
@@ -204,6 +205,20 @@ pub enum Action {
         /// Routed: the destination VM's MAC (the source MAC becomes the gateway MAC).
         route_to: Option<MacAddr>,
     },
+    /// IP rewrite (TranslationMethodNat): addresses replaced, checksums updated
+    /// incrementally, Ethernet addresses set; then `then`.
+    Rewrite {
+        /// New source address.
+        src: IpAddr,
+        /// New destination address.
+        dst: IpAddr,
+        /// New Ethernet destination.
+        eth_dst: MacAddr,
+        /// New Ethernet source.
+        eth_src: MacAddr,
+        /// Where the rewritten frame goes.
+        then: Verdict,
+    },
     /// Strip the outer headers found at `inner_offset` / `inner_len`, then `then`.
     Decap {
         /// Offset of the inner frame.
@@ -229,6 +244,8 @@ pub struct Switch<T> {
 struct IpInfo {
     src: IpAddr,
     dst: IpAddr,
+    /// IPv4 protocol, or the IPv6 upper-layer protocol after extension headers.
+    protocol: u8,
 }
 
 fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
@@ -238,13 +255,18 @@ fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
             Some(IpInfo {
                 src: IpAddr::V4(ip.header().src()),
                 dst: IpAddr::V4(ip.header().dst()),
+                protocol: ip.header().protocol,
             })
         }
         EtherType::IPV6 => {
             let ip = Ipv6Packet::parse(l3).ok()?;
+            let protocol = ip
+                .upper_layer()
+                .map_or(ip.header().next_header, |u| u.protocol);
             Some(IpInfo {
                 src: IpAddr::V6(ip.header().src()),
                 dst: IpAddr::V6(ip.header().dst()),
+                protocol,
             })
         }
         _ => None,
@@ -418,7 +440,7 @@ impl<T: HostTables> Switch<T> {
             }
             return Action::Drop(DropReason::NoLookupRecord);
         };
-        self.toward_record(vsid, port_mac, &rec, None, events)
+        self.toward_record(vsid, port_mac, &rec, None, ip, events)
     }
 
     /// ARP from a VM port: the gateway, proxy answers, flooding and learning.
@@ -497,7 +519,7 @@ impl<T: HostTables> Switch<T> {
                     return Action::Forward(Verdict::ToPort(p));
                 }
                 match self.record_by_mac(vsid, dst).copied() {
-                    Some(rec) => self.toward_record(vsid, port_mac, &rec, None, events),
+                    Some(rec) => self.toward_record(vsid, port_mac, &rec, None, None, events),
                     None => Action::Drop(DropReason::NoLookupRecord),
                 }
             }
@@ -545,16 +567,18 @@ impl<T: HostTables> Switch<T> {
         if dst_rd != Some(src_rd) {
             return Action::Drop(DropReason::CrossRoutingDomain);
         }
-        self.toward_record(vsid, port_mac, &rec, Some(rec.mac), events)
+        self.toward_record(vsid, port_mac, &rec, Some(rec.mac), Some(ip), events)
     }
 
     /// Sends toward the VM a record describes: a local port, or NVGRE to its PA.
+    #[allow(clippy::too_many_arguments)]
     fn toward_record(
         &mut self,
         src_vsid: Vsid,
         src_mac: MacAddr,
         rec: &LookupEntry,
         route_to: Option<MacAddr>,
+        ip: Option<IpInfo>,
         events: &mut impl EventSink,
     ) -> Action {
         if self.tables.owns_pa(rec.pa) {
@@ -566,8 +590,10 @@ impl<T: HostTables> Switch<T> {
                 None => Action::Drop(DropReason::NoLocalPort),
             };
         }
-        if rec.rule != Rule::Encap {
-            return Action::Drop(DropReason::UnsupportedRule);
+        match rec.rule {
+            Rule::Encap => {}
+            Rule::Nat => return self.rewrite_egress(src_vsid, src_mac, rec, ip, events),
+            Rule::None => return Action::Drop(DropReason::UnsupportedRule),
         }
         let Some(src_pa) = self.source_pa(src_vsid, src_mac, rec.pa) else {
             return Action::Drop(DropReason::NotOurPa);
@@ -582,6 +608,72 @@ impl<T: HostTables> Switch<T> {
         };
         let params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
         Action::Encap { params, route_to }
+    }
+
+    /// IP rewrite towards a remote VM (fig. "IP rewrite"): the sender's CA becomes its own
+    /// PA, the destination CA the destination's PA; no encapsulation.
+    fn rewrite_egress(
+        &mut self,
+        src_vsid: Vsid,
+        src_mac: MacAddr,
+        rec: &LookupEntry,
+        ip: Option<IpInfo>,
+        events: &mut impl EventSink,
+    ) -> Action {
+        let Some(ip) = ip else {
+            return Action::Drop(DropReason::NotRoutable);
+        };
+        let Some(src_rec) = self.record_by_ca(src_vsid, ip.src).copied() else {
+            return Action::Drop(DropReason::SpoofedSourceCa);
+        };
+        if src_rec.rule != Rule::Nat
+            || !self.tables.owns_pa(src_rec.pa)
+            || src_rec.pa.is_ipv4() != ip.src.is_ipv4()
+            || rec.pa.is_ipv4() != ip.dst.is_ipv4()
+        {
+            return Action::Drop(DropReason::UnsupportedRule);
+        }
+        let Some(eth_dst) = self.next_hop_mac(rec.pa, events) else {
+            return Action::Drop(DropReason::UnresolvedNeighbor);
+        };
+        let eth_src = if src_rec.use_vm_mac {
+            src_mac
+        } else {
+            self.tables.uplink_mac()
+        };
+        Action::Rewrite {
+            src: src_rec.pa,
+            dst: rec.pa,
+            eth_dst,
+            eth_src,
+            then: Verdict::ToWire,
+        }
+    }
+
+    /// IP rewrite of a packet from the wire addressed to a PA of a local Nat record: the
+    /// PAs become the two VMs' CAs. `None` when the packet is not for a Nat PA here.
+    fn rewrite_ingress(&self, ip: IpInfo) -> Option<Action> {
+        if !self.tables.owns_pa(ip.dst) {
+            return None;
+        }
+        let rec = *self.tables.by_pa(ip.dst).filter(|r| r.rule == Rule::Nat)?;
+        let rd = |v: Vsid| self.tables.vsid(v).map(SubnetInfo::rdid_index);
+        let Some(src_rec) = self.tables.by_pa(ip.src).filter(|r| r.rule == Rule::Nat) else {
+            return Some(Action::Drop(DropReason::NoLookupRecord));
+        };
+        if rd(src_rec.vsid).is_none() || rd(src_rec.vsid) != rd(rec.vsid) {
+            return Some(Action::Drop(DropReason::CrossRoutingDomain));
+        }
+        let Some(port) = self.tables.port_by_mac(Some(rec.vsid), rec.mac) else {
+            return Some(Action::Drop(DropReason::NoLocalPort));
+        };
+        Some(Action::Rewrite {
+            src: src_rec.ca,
+            dst: rec.ca,
+            eth_dst: rec.mac,
+            eth_src: self.tables.gateway_mac(),
+            then: Verdict::ToPort(port),
+        })
     }
 
     /// The PA to send from: the sending VM's record's, else this host's first PA of the
@@ -683,6 +775,13 @@ impl<T: HostTables> Switch<T> {
                     _ => Action::Drop(DropReason::NotForHost),
                 };
             }
+            if let Some(ip) = ip_info(eth.ethertype(), eth.payload()) {
+                if ip.protocol != crate::wire::ip_proto::GRE {
+                    return self
+                        .rewrite_ingress(ip)
+                        .unwrap_or(Action::Drop(DropReason::NotGre));
+                }
+            }
         }
         let n = match nvgre::inspect(frame) {
             Ok(n) => n,
@@ -753,6 +852,19 @@ impl<T: HostTables> Switch<T> {
                 Verdict::ToPort(port)
             }
             Action::Encap { params, route_to } => self.encap(frame, &params, route_to),
+            Action::Rewrite {
+                src,
+                dst,
+                eth_dst,
+                eth_src,
+                then,
+            } => match rewrite::rewrite_ips(frame.data_mut(), src, dst) {
+                Ok(()) => {
+                    set_macs(frame.data_mut(), eth_dst, eth_src);
+                    then
+                }
+                Err(r) => Verdict::Drop(r),
+            },
             Action::Decap {
                 inner_offset,
                 inner_len,
@@ -835,7 +947,7 @@ impl<T: HostTables> Switch<T> {
             record_type: RecordType::L2Only,
             use_vm_mac: false,
         };
-        let action = self.toward_record(vsid, src_mac, &rec, None, events);
+        let action = self.toward_record(vsid, src_mac, &rec, None, None, events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
         verdict
