@@ -847,3 +847,123 @@ fn ip_rewrite_ingress_requires_a_nat_sender_in_the_same_routing_domain() {
         Verdict::Drop(DropReason::NotGre)
     );
 }
+
+// ---- MTU and the provider side ------------------------------------------------------------
+
+/// A UDP frame of `payload` bytes from Contoso1 to Contoso2, DF set or not.
+fn big_udp(payload: usize, df: bool) -> Vec<u8> {
+    let mut f = udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        &vec![0xab; payload],
+    );
+    f[20] = if df { 0x40 } else { 0 };
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = hnv_core::wire::checksum::of(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+#[test]
+fn too_big_for_the_uplink_gets_fragmentation_needed_from_the_gateway() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    // 1472-byte frames fit: 1472 - 14 + 42 = 1500 bytes of outer IPv4.
+    let mut f = Buf::new(&big_udp(1472 - 42, true));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    assert_eq!(f.bytes().len() - 14, 1500);
+
+    let pkt = big_udp(1473 - 42, true);
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Reply
+    );
+    let s = SlicedPacket::from_ethernet(f.bytes()).unwrap();
+    assert_eq!(eth_addrs(f.bytes()), (CONTOSO1, MAC_DFGW));
+    let Some(etherparse::NetSlice::Ipv4(v4)) = &s.net else {
+        panic!()
+    };
+    let h = v4.header().to_header();
+    assert_eq!(
+        (h.source, h.destination),
+        (ip("10.0.0.1").octets(), ip("10.0.0.5").octets())
+    );
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    assert_eq!(
+        usize::from(h.total_len),
+        576,
+        "RFC 1812: the error fits 576 bytes"
+    );
+    let Some(etherparse::TransportSlice::Icmpv4(icmp)) = &s.transport else {
+        panic!()
+    };
+    assert_eq!(
+        icmp.icmp_type(),
+        etherparse::Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1458 }
+        )
+    );
+    assert_eq!(
+        icmp.checksum(),
+        icmp.icmp_type().calc_checksum(icmp.payload())
+    );
+    assert_eq!(
+        icmp.payload(),
+        &pkt[14..14 + 548],
+        "quotes the start of the packet"
+    );
+
+    // Without DF the packet cannot be fragmented by NVGRE either: dropped, counted.
+    let mut f = Buf::new(&big_udp(1473 - 42, false));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::MtuExceeded)
+    );
+    assert_eq!(a.stats().replies, 1);
+}
+
+#[test]
+fn ping_to_an_own_pa_is_answered() {
+    let (_, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let router = MacAddr([0x02, 0, 0, 0, 0, 0xfe]);
+    let req = PacketBuilder::ethernet2(router.0, UPLINK_B.0)
+        .ipv4(ip("192.168.4.1").octets(), ip("192.168.4.22").octets(), 60)
+        .icmpv4_echo_request(0x77, 3);
+    let mut frame = Vec::new();
+    req.write(&mut frame, b"ping -p").unwrap();
+    let mut f = Buf::new(&frame);
+    assert_eq!(from_wire(&mut b, &mut f, &mut ev), Verdict::Reply);
+    assert_eq!(eth_addrs(f.bytes()), (router, UPLINK_B));
+    assert_eq!(
+        checked_ipv4(f.bytes()),
+        (ip("192.168.4.22"), ip("192.168.4.1"))
+    );
+    let s = SlicedPacket::from_ethernet(f.bytes()).unwrap();
+    let Some(etherparse::TransportSlice::Icmpv4(icmp)) = &s.transport else {
+        panic!()
+    };
+    assert_eq!(
+        icmp.icmp_type(),
+        etherparse::Icmpv4Type::EchoReply(etherparse::IcmpEchoHeader { id: 0x77, seq: 3 })
+    );
+    assert_eq!(icmp.payload(), b"ping -p");
+    // To another host's PA: not answered.
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(router.0, UPLINK_B.0)
+        .ipv4(ip("192.168.4.1").octets(), ip("192.168.4.11").octets(), 60)
+        .icmpv4_echo_request(1, 1)
+        .write(&mut frame, b"x")
+        .unwrap();
+    let mut f = Buf::new(&frame);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NotGre)
+    );
+}

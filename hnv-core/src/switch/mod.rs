@@ -19,6 +19,7 @@
 //! Every refusal is a [`DropReason`] counted in [`Stats`]. Nothing allocates: learned
 //! records go to a fixed-capacity map inside the switch and to the caller's [`EventSink`].
 
+mod icmp;
 mod learn;
 mod rewrite;
 mod stats;
@@ -219,6 +220,17 @@ pub enum Action {
         /// Where the rewritten frame goes.
         then: Verdict,
     },
+    /// The packet is too big for the uplink once encapsulated: turn it into ICMP
+    /// Fragmentation Needed / Packet Too Big from the subnet's gateway `gw_ip` with path
+    /// MTU `mtu`, back to the VM.
+    TooBig {
+        /// The virtual subnet's gateway CA (the error's source).
+        gw_ip: IpAddr,
+        /// The MTU to report (uplink MTU minus the NVGRE overhead).
+        mtu: u16,
+    },
+    /// Answer an ICMP echo request to one of this host's PAs.
+    EchoReply,
     /// Strip the outer headers found at `inner_offset` / `inner_len`, then `then`.
     Decap {
         /// Offset of the inner frame.
@@ -373,6 +385,47 @@ impl<T: HostTables> Switch<T> {
     /// Decides what to do with a frame from `port` (reads only; learning updates the
     /// learned-record map and raises events).
     pub fn decide_port(
+        &mut self,
+        port: PortId,
+        frame: &[u8],
+        events: &mut impl EventSink,
+    ) -> Action {
+        let action = self.decide_port_inner(port, frame, events);
+        match action {
+            Action::Encap { params, .. } => self.check_mtu(port, frame, &params).unwrap_or(action),
+            _ => action,
+        }
+    }
+
+    /// Too big once encapsulated: an ICMP error for the VM (IPv4 with DF, IPv6), or a drop.
+    fn check_mtu(&self, port: PortId, frame: &[u8], params: &EncapParams) -> Option<Action> {
+        let overhead = params.underlay.overhead();
+        let outer_ip = frame.len() + overhead - crate::wire::ethernet::EthernetHeader::LEN;
+        let mtu = self.tables.uplink_mtu();
+        if outer_ip <= usize::from(mtu) {
+            return None;
+        }
+        let fail = Some(Action::Drop(DropReason::MtuExceeded));
+        let Some((df, src)) = icmp::too_big_kind(frame) else {
+            return fail;
+        };
+        let vsid = self.tables.port(port).and_then(|(_, v)| v)?;
+        let rd = self.tables.vsid(vsid).map(SubnetInfo::rdid_index)?;
+        let gw = self
+            .tables
+            .customer_route(rd, src)
+            .filter(|r| r.vsid == vsid && r.next_hop.is_none())
+            .map(|r| r.prefix.first_host());
+        match gw {
+            Some(gw_ip) if df => Some(Action::TooBig {
+                gw_ip,
+                mtu: mtu.saturating_sub(overhead as u16),
+            }),
+            _ => fail,
+        }
+    }
+
+    fn decide_port_inner(
         &mut self,
         port: PortId,
         frame: &[u8],
@@ -777,9 +830,19 @@ impl<T: HostTables> Switch<T> {
             }
             if let Some(ip) = ip_info(eth.ethertype(), eth.payload()) {
                 if ip.protocol != crate::wire::ip_proto::GRE {
-                    return self
-                        .rewrite_ingress(ip)
-                        .unwrap_or(Action::Drop(DropReason::NotGre));
+                    if let Some(a) = self.rewrite_ingress(ip) {
+                        return a;
+                    }
+                    // `ping -p`: echo requests to this host's own PAs are answered.
+                    return match ip.dst {
+                        IpAddr::V4(pa)
+                            if self.tables.owns_pa(ip.dst)
+                                && icmp::is_echo_request_to(frame, pa) =>
+                        {
+                            Action::EchoReply
+                        }
+                        _ => Action::Drop(DropReason::NotGre),
+                    };
                 }
             }
         }
@@ -852,6 +915,16 @@ impl<T: HostTables> Switch<T> {
                 Verdict::ToPort(port)
             }
             Action::Encap { params, route_to } => self.encap(frame, &params, route_to),
+            Action::TooBig { gw_ip, mtu } => {
+                match icmp::too_big(frame, self.tables.gateway_mac(), gw_ip, mtu) {
+                    Ok(()) => Verdict::Reply,
+                    Err(r) => Verdict::Drop(r),
+                }
+            }
+            Action::EchoReply => {
+                icmp::echo_reply(frame.data_mut(), self.tables.uplink_mac());
+                Verdict::Reply
+            }
             Action::Rewrite {
                 src,
                 dst,
