@@ -967,3 +967,206 @@ fn ping_to_an_own_pa_is_answered() {
         Verdict::Drop(DropReason::NotGre)
     );
 }
+
+// ---- IPv6: neighbour discovery across hosts -------------------------------------------------
+
+const V6A: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0x02, 0x01]);
+const V6B: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0x02, 0x02]);
+const V6A_PORT: PortId = PortId(4);
+const V6B_PORT: PortId = PortId(3);
+
+fn v6(last: u16) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::new(0xfd00, 0x8001, 0, 0, 0, 0, 0, last)
+}
+
+/// The seed policy plus an IPv6 routing domain: VSID 8001, fd00:8001::/64, one VM on each
+/// host (::5 on HostA, ::7 on HostB).
+fn ipv6_policy() -> String {
+    let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
+    v["CustomerRoutes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "RoutingDomainID": "{33333333-2222-3333-4444-000000000000}",
+            "VirtualSubnetID": 8001, "DestinationPrefix": "fd00:8001::/64",
+            "NextHop": "::", "Metric": 0
+        }));
+    for (ca, mac, pa, name) in [
+        ("fd00:8001::5", "00-15-5D-00-02-01", "192.168.4.11", "V6A"),
+        ("fd00:8001::7", "00-15-5D-00-02-02", "192.168.4.22", "V6B"),
+    ] {
+        v["LookupRecords"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "CustomerAddress": ca, "VirtualSubnetID": 8001, "MACAddress": mac,
+                "ProviderAddress": pa, "Rule": "TranslationMethodEncap", "Type": "Static",
+                "VMName": name, "CustomerID": "", "Context": "", "UseVmMACAddress": false
+            }));
+    }
+    for (host, mac, name) in [
+        (0, "00-15-5D-00-02-01", "V6A"),
+        (1, "00-15-5D-00-02-02", "V6B"),
+    ] {
+        v["Hosts"][host]["Ports"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "Name": name, "MACAddress": mac, "VirtualSubnetID": 8001, "Interface": name
+            }));
+    }
+    v.to_string()
+}
+
+/// A neighbour solicitation for `target` from `src` (`::` for DAD) with a source
+/// link-layer option unless DAD, to the solicited-node multicast group.
+fn solicit(mac: MacAddr, src: std::net::Ipv6Addr, target: std::net::Ipv6Addr) -> Vec<u8> {
+    let t = target.octets();
+    let group = [
+        0xff02,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff00 | u16::from(t[13]),
+        u16::from_be_bytes([t[14], t[15]]),
+    ];
+    let group = std::net::Ipv6Addr::from(group);
+    let g = group.octets();
+    let mut body = vec![0u8; 4];
+    body.extend_from_slice(&t);
+    if !src.is_unspecified() {
+        body.extend_from_slice(&[1, 1]);
+        body.extend_from_slice(&mac.0);
+    }
+    let b = PacketBuilder::ethernet2(mac.0, [0x33, 0x33, 0xff, g[13], g[14], g[15]])
+        .ipv6(src.octets(), g, 255)
+        .icmpv6(etherparse::Icmpv6Type::Unknown {
+            type_u8: 135,
+            code_u8: 0,
+            bytes5to8: [0; 4],
+        });
+    let mut f = Vec::new();
+    b.write(&mut f, &body[4..]).unwrap();
+    f
+}
+
+/// (IPv6 src, dst, ICMPv6 type, flags byte, target, option bytes) of an advertisement,
+/// with the ICMPv6 checksum checked by etherparse.
+fn read_na(
+    frame: &[u8],
+) -> (
+    std::net::Ipv6Addr,
+    std::net::Ipv6Addr,
+    u8,
+    u8,
+    std::net::Ipv6Addr,
+    Vec<u8>,
+) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv6(ip)) = &s.net else {
+        panic!()
+    };
+    let (src, dst) = (ip.header().source(), ip.header().destination());
+    assert_eq!(ip.header().hop_limit(), 255);
+    let Some(etherparse::TransportSlice::Icmpv6(icmp)) = &s.transport else {
+        panic!()
+    };
+    let want = icmp
+        .icmp_type()
+        .calc_checksum(src, dst, icmp.payload())
+        .unwrap();
+    assert_eq!(icmp.checksum(), want, "ICMPv6 checksum");
+    let raw = icmp.slice();
+    let target = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&raw[8..24]).unwrap());
+    (
+        src.into(),
+        dst.into(),
+        raw[0],
+        raw[4],
+        target,
+        raw[24..].to_vec(),
+    )
+}
+
+#[test]
+fn ipv6_neighbour_solicitations_are_answered_like_arp() {
+    let (mut a, _) = hosts(&ipv6_policy());
+    let mut ev = Vec::new();
+    // For the remote VM: answered on its behalf (solicited + override, its MAC).
+    let mut f = Buf::new(&solicit(V6A, v6(5), v6(7)));
+    assert_eq!(from_port(&mut a, V6A_PORT, &mut f, &mut ev), Verdict::Reply);
+    assert_eq!(eth_addrs(f.bytes()), (V6A, V6B));
+    let (src, dst, t, flags, target, opt) = read_na(f.bytes());
+    assert_eq!(
+        (src, dst, t, flags, target),
+        (v6(7), v6(5), 136, 0x60, v6(7))
+    );
+    assert_eq!(
+        opt,
+        [&[2u8, 1][..], &V6B.0[..]].concat(),
+        "target link-layer option"
+    );
+    // For the gateway fd00:8001::1: the gateway MAC, router flag set.
+    let mut f = Buf::new(&solicit(V6A, v6(5), v6(1)));
+    assert_eq!(from_port(&mut a, V6A_PORT, &mut f, &mut ev), Verdict::Reply);
+    let (src, _, _, flags, _, opt) = read_na(f.bytes());
+    assert_eq!((src, flags), (v6(1), 0xe0));
+    assert_eq!(opt[2..], MAC_DFGW.0);
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn ipv6_dad_reaches_every_host_of_the_vsid_and_traffic_flows() {
+    let (mut a, mut b) = hosts(&ipv6_policy());
+    let v8001 = Vsid::new(8001).unwrap();
+    let mut ev = Vec::new();
+    // V6A probes its own address: flooded locally and to HostB.
+    let dad = solicit(V6A, std::net::Ipv6Addr::UNSPECIFIED, v6(5));
+    let mut f = Buf::new(&dad);
+    let Verdict::Flood(flood) = from_port(&mut a, V6A_PORT, &mut f, &mut ev) else {
+        panic!()
+    };
+    assert_eq!(flood.remote, Remote::Hosting);
+    let pas: Vec<_> = a.flood_pas(&flood).collect();
+    assert_eq!(pas, [IpAddr::V4(ip("192.168.4.22"))]);
+    let mut copy = Buf::new(&dad);
+    assert_eq!(
+        copy.with(|c| a.encap_copy(c, v8001, V6A, pas[0], &mut ev)),
+        Verdict::ToWire
+    );
+    let Verdict::Flood(at_b) = from_wire(&mut b, &mut copy, &mut ev) else {
+        panic!()
+    };
+    assert_eq!(b.flood_ports(&at_b).collect::<Vec<_>>(), [V6B_PORT]);
+    assert_eq!(copy.bytes(), &dad[..]);
+    // Another VM claiming V6B's address is defended on V6B's behalf (NA to all-nodes).
+    let mut f = Buf::new(&solicit(V6A, std::net::Ipv6Addr::UNSPECIFIED, v6(7)));
+    assert_eq!(from_port(&mut a, V6A_PORT, &mut f, &mut ev), Verdict::Reply);
+    let (src, dst, _, flags, _, _) = read_na(f.bytes());
+    assert_eq!((src, dst, flags), (v6(7), "ff02::1".parse().unwrap(), 0x20));
+    // Unicast UDP between them is encapsulated like IPv4.
+    let mut pkt = Vec::new();
+    PacketBuilder::ethernet2(V6A.0, V6B.0)
+        .ipv6(v6(5).octets(), v6(7).octets(), 64)
+        .udp(1, 2)
+        .write(&mut pkt, b"v6")
+        .unwrap();
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, V6A_PORT, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!((vsid, &inner[..]), (8001, &pkt[..]));
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(V6B_PORT)
+    );
+    assert!(ev.is_empty());
+}

@@ -21,6 +21,7 @@
 
 mod icmp;
 mod learn;
+mod nd;
 mod rewrite;
 mod stats;
 
@@ -231,6 +232,14 @@ pub enum Action {
     },
     /// Answer an ICMP echo request to one of this host's PAs.
     EchoReply,
+    /// Turn the IPv6 neighbour solicitation into the advertisement "target is at `mac`"
+    /// and send it back.
+    NdReply {
+        /// The answer.
+        mac: MacAddr,
+        /// Set the router flag (the answer for the subnet's gateway).
+        router: bool,
+    },
     /// Strip the outer headers found at `inner_offset` / `inner_len`, then `then`.
     Decap {
         /// Offset of the inner frame.
@@ -464,9 +473,14 @@ impl<T: HostTables> Switch<T> {
             };
             return self.port_arp(port, port_mac, vsid, learning, dst, arp, events);
         }
+        if let Some(ns) = nd::solicit(ethertype, eth.payload()) {
+            return self.port_solicit(port, port_mac, vsid, learning, ns, events);
+        }
         let ip = ip_info(ethertype, eth.payload());
         if let Some(ip) = ip {
-            if !learning && !self.owns_ca(vsid, port_mac, ip.src) {
+            // Link-local IPv6 sources (neighbour discovery, router solicitation) stay on
+            // the virtual subnet and are not CAs of the policy.
+            if !learning && !is_link_local(ip.src) && !self.owns_ca(vsid, port_mac, ip.src) {
                 return Action::Drop(DropReason::SpoofedSourceCa);
             }
         }
@@ -575,6 +589,59 @@ impl<T: HostTables> Switch<T> {
                     Some(rec) => self.toward_record(vsid, port_mac, &rec, None, None, events),
                     None => Action::Drop(DropReason::NoLookupRecord),
                 }
+            }
+        }
+    }
+
+    /// IPv6 neighbour solicitation from a VM port: the IPv6 counterpart of ARP.
+    #[allow(clippy::too_many_arguments)]
+    fn port_solicit(
+        &mut self,
+        port: PortId,
+        port_mac: MacAddr,
+        vsid: Vsid,
+        learning: bool,
+        ns: nd::Solicit,
+        events: &mut impl EventSink,
+    ) -> Action {
+        let src = IpAddr::V6(ns.src);
+        if !ns.is_dad() && !learning && !is_link_local(src) && !self.owns_ca(vsid, port_mac, src) {
+            return Action::Drop(DropReason::SpoofedSourceCa);
+        }
+        let target = IpAddr::V6(ns.target);
+        let flood = |remote| {
+            Action::Forward(Verdict::Flood(Flood {
+                vsid,
+                except: Some(port),
+                remote,
+            }))
+        };
+        if self.is_gateway(vsid, target) {
+            return Action::NdReply {
+                mac: self.tables.gateway_mac(),
+                router: true,
+            };
+        }
+        match self.record_by_ca(vsid, target).copied() {
+            // Its own address (DAD): every host of the VSID hears it.
+            Some(rec) if rec.mac == port_mac => flood(Remote::Hosting),
+            // A local VM answers (or defends its address) itself.
+            Some(rec) if self.tables.owns_pa(rec.pa) => flood(Remote::None),
+            // Answered (or defended, for DAD) on behalf of the remote VM.
+            Some(rec) => Action::NdReply {
+                mac: rec.mac,
+                router: false,
+            },
+            None if ns.is_dad() => flood(Remote::Hosting),
+            None => {
+                let l2only = self
+                    .tables
+                    .vsid(vsid)
+                    .is_some_and(|s| !s.l2only_pas().is_empty());
+                if !l2only {
+                    events.event(Event::Miss { vsid, ca: target });
+                }
+                flood(if l2only { Remote::L2Only } else { Remote::None })
             }
         }
     }
@@ -921,6 +988,13 @@ impl<T: HostTables> Switch<T> {
                     Err(r) => Verdict::Drop(r),
                 }
             }
+            Action::NdReply { mac, router } => match nd::advertise(frame.data_mut(), mac, router) {
+                Some(len) => {
+                    frame.truncate(len);
+                    Verdict::Reply
+                }
+                None => Verdict::Drop(DropReason::PortFrameMalformed),
+            },
             Action::EchoReply => {
                 icmp::echo_reply(frame.data_mut(), self.tables.uplink_mac());
                 Verdict::Reply
@@ -1046,6 +1120,11 @@ fn arp_reply(frame: &mut [u8], mac: MacAddr) -> Verdict {
     h.dst = requester;
     h.src = mac;
     Verdict::Reply
+}
+
+/// True for IPv6 link-local unicast addresses (fe80::/10).
+fn is_link_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(a) if a.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80))
 }
 
 /// Sets the Ethernet destination and source.
