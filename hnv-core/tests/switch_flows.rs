@@ -1170,3 +1170,98 @@ fn ipv6_dad_reaches_every_host_of_the_vsid_and_traffic_flows() {
     );
     assert!(ev.is_empty());
 }
+
+// ---- gateways -------------------------------------------------------------------------------
+
+const GATEWAY_VM: MacAddr = MacAddr([0x00, 0x15, 0x5d, 0, 0x09, 0x01]);
+
+/// The seed policy plus a default route of Contoso's 5001 subnet via the gateway CA
+/// 10.0.0.254, whose GatewayWildcard record lives at PA 192.168.4.100.
+fn gateway_policy(neighbor: bool) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
+    v["CustomerRoutes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "RoutingDomainID": "{11111111-2222-3333-4444-000000000000}",
+            "VirtualSubnetID": 5001, "DestinationPrefix": "0.0.0.0/0",
+            "NextHop": "10.0.0.254", "Metric": 10
+        }));
+    v["LookupRecords"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "CustomerAddress": "0.0.0.0", "VirtualSubnetID": 5001,
+            "MACAddress": "00-15-5D-00-09-01", "ProviderAddress": "192.168.4.100",
+            "Rule": "TranslationMethodEncap", "Type": "GatewayWildcard",
+            "VMName": "Gateway", "CustomerID": "", "Context": "", "UseVmMACAddress": false
+        }));
+    v["ProviderAddresses"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "ProviderAddress": "192.168.4.100", "InterfaceIndex": 2, "PrefixLength": 24, "VlanID": 0
+        }));
+    if neighbor {
+        v["Hosts"][0]["Neighbors"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "IPAddress": "192.168.4.100", "MACAddress": "02-00-00-00-64-01"
+            }));
+    }
+    v.to_string()
+}
+
+#[test]
+fn off_subnet_traffic_goes_to_the_gateway_wildcard_record() {
+    let (mut a, _) = hosts(&gateway_policy(true));
+    let mut ev = Vec::new();
+    let gateway_host = MacAddr([0x02, 0, 0, 0, 0x64, 0x01]);
+    let pkt = udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("203.0.113.9"),
+        b"internet",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    // The gateway's PA is on the provider subnet: its neighbour entry gives the outer MAC.
+    let (vsid, inner) = read_nvgre(
+        f.bytes(),
+        (gateway_host, UPLINK_A),
+        ("192.168.4.11", "192.168.4.100"),
+    );
+    assert_eq!(vsid, 5001);
+    assert_eq!(eth_addrs(&inner), (GATEWAY_VM, MAC_DFGW));
+    assert_eq!(inner[12..], pkt[12..]);
+    // On-subnet destinations still use their own records.
+    let mut f = Buf::new(&udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("10.0.1.6"),
+        b"x",
+    ));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO4)
+    );
+    assert!(ev.is_empty());
+    // Without a neighbour entry for the gateway's PA: dropped, counted and reported.
+    let (mut a, _) = hosts(&gateway_policy(false));
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::UnresolvedNeighbor)
+    );
+    assert_eq!(
+        ev,
+        [Event::UnresolvedNeighbor(IpAddr::V4(ip("192.168.4.100")))]
+    );
+    assert_eq!(a.stats().dropped(DropReason::UnresolvedNeighbor), 1);
+}

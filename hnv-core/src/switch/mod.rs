@@ -676,7 +676,14 @@ impl<T: HostTables> Switch<T> {
             return Action::Drop(DropReason::NoRoute);
         };
         let target = route.next_hop.unwrap_or(ip.dst);
-        let Some(rec) = self.record_by_ca(route.vsid, target).copied() else {
+        // A CA with its own record; else, behind a gateway, the VSID's GatewayWildcard
+        // record (it stands for every CA the gateway serves).
+        let rec = self.record_by_ca(route.vsid, target).copied().or_else(|| {
+            let subnet = self.tables.vsid(route.vsid)?;
+            let first = *subnet.gateways().first()?;
+            self.tables.record(first).copied()
+        });
+        let Some(rec) = rec else {
             events.event(Event::Miss {
                 vsid: route.vsid,
                 ca: target,
