@@ -1265,3 +1265,110 @@ fn off_subnet_traffic_goes_to_the_gateway_wildcard_record() {
     );
     assert_eq!(a.stats().dropped(DropReason::UnresolvedNeighbor), 1);
 }
+
+// ---- trace and counters ---------------------------------------------------------------------
+
+#[test]
+fn trace_records_each_decision_step() {
+    use hnv_core::policy::LookupTable;
+    use hnv_core::switch::{Action, Step, Trace};
+    let (mut a, mut b) = hosts(SEED);
+    let pkt = udp(
+        CONTOSO1,
+        MAC_DFGW,
+        ip("10.0.0.5"),
+        ip("10.0.1.7"),
+        b"traced",
+    );
+    let mut f = Buf::new(&pkt);
+    let mut t = Trace::default();
+    assert_eq!(
+        f.with(|fb| a.from_port(A_CONTOSO1, fb, &mut t)),
+        Verdict::ToWire
+    );
+    let v5001 = Vsid::new(5001).unwrap();
+    let v6001 = Vsid::new(6001).unwrap();
+    let pa_b = IpAddr::V4(ip("192.168.4.22"));
+    match t.steps.as_slice() {
+        [Step::Port { port, mac, vsid }, Step::RoutingDomain(rd), Step::Route(route), Step::Record(rec), Step::NextHop {
+            pa,
+            hop,
+            mac: hop_mac,
+        }, Step::Action(Action::Encap { params, route_to })] => {
+            assert_eq!((*port, *mac, *vsid), (A_CONTOSO1, CONTOSO1, Some(v5001)));
+            assert_eq!(*rd, a.tables().vsid(v5001).unwrap().rdid_index);
+            assert_eq!(
+                (route.vsid, route.prefix.to_string()),
+                (v6001, "10.0.1.0/24".to_string())
+            );
+            assert_eq!(
+                (rec.ca, rec.mac, rec.pa),
+                (IpAddr::V4(ip("10.0.1.7")), CONTOSO5, pa_b)
+            );
+            assert_eq!((*pa, *hop, *hop_mac), (pa_b, pa_b, Some(UPLINK_B)));
+            assert_eq!((params.vsid, *route_to), (v6001, Some(CONTOSO5)));
+        }
+        other => panic!("unexpected steps {other:#?}"),
+    }
+    assert!(t.events.is_empty());
+    // The receiving side: the outer PAs and the key's VSID, then the delivery.
+    let mut t = Trace::default();
+    assert_eq!(
+        f.with(|fb| b.from_wire(fb, &mut t)),
+        Verdict::ToPort(B_CONTOSO5)
+    );
+    assert_eq!(
+        t.steps.first(),
+        Some(&Step::Wire {
+            src_pa: IpAddr::V4(ip("192.168.4.11")),
+            dst_pa: pa_b,
+            vsid: v6001
+        })
+    );
+    assert!(matches!(
+        t.steps.last(),
+        Some(Step::Action(Action::Decap { .. }))
+    ));
+}
+
+#[test]
+fn counters_per_vsid_port_and_reason() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let v5001 = Vsid::new(5001).unwrap();
+    for payload in [&b"1"[..], b"2", b"3"] {
+        let mut f = Buf::new(&udp(
+            CONTOSO1,
+            CONTOSO2,
+            ip("10.0.0.5"),
+            ip("10.0.0.7"),
+            payload,
+        ));
+        assert_eq!(
+            from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+            Verdict::ToWire
+        );
+        assert_eq!(
+            from_wire(&mut b, &mut f, &mut ev),
+            Verdict::ToPort(B_CONTOSO2)
+        );
+    }
+    let mut f = Buf::new(&udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.6"),
+        ip("10.0.0.7"),
+        b"spoof",
+    ));
+    from_port(&mut a, A_CONTOSO1, &mut f, &mut ev);
+    let c = a.stats().vsid(v5001);
+    assert_eq!((c.frames, c.forwarded, c.dropped), (4, 3, 1));
+    assert_eq!(b.stats().vsid(v5001).forwarded, 3);
+    assert_eq!(a.stats().vsid(Vsid::new(6001).unwrap()).frames, 0);
+    assert_eq!((a.stats().port_rx[0], a.stats().wire_tx), (4, 3));
+    assert_eq!(
+        (b.stats().wire_rx, b.stats().port_tx[B_CONTOSO2.index()]),
+        (3, 3)
+    );
+    assert_eq!(a.stats().dropped(DropReason::SpoofedSourceCa), 1);
+}

@@ -28,13 +28,13 @@ mod stats;
 use core::net::{IpAddr, Ipv4Addr};
 
 pub use learn::LEARNED_CAPACITY;
-pub use stats::{Stats, MAX_PORTS};
+pub use stats::{Stats, VsidCounters, MAX_PORTS, VSID_COUNTER_SLOTS};
 
 use crate::buf::PacketBuf;
 use crate::ids::{MacAddr, Vsid};
 use crate::nvgre::{self, EncapError, EncapParams, Underlay};
 use crate::policy::{
-    LookupEntry, LookupTable, NeighborTable, RecordType, RouteTable, Rule, SubnetInfo,
+    LookupEntry, LookupTable, NeighborTable, RecordType, RouteEntry, RouteTable, Rule, SubnetInfo,
 };
 use crate::wire::arp::{ArpOp, ArpPacket};
 use crate::wire::ethernet::{EtherType, EthernetFrame};
@@ -165,10 +165,77 @@ pub enum Event {
     UnresolvedNeighbor(IpAddr),
 }
 
-/// Receives [`Event`]s.
+/// One step of a decision, reported to [`EventSink::trace`] (what `hnv trace` prints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The ingress port: its MAC and VSID.
+    Port {
+        /// The port.
+        port: PortId,
+        /// Its MAC.
+        mac: MacAddr,
+        /// Its VSID (`None`: not virtualized).
+        vsid: Option<Vsid>,
+    },
+    /// A frame from the wire: the outer PAs and the key's VSID.
+    Wire {
+        /// Outer source PA.
+        src_pa: IpAddr,
+        /// Outer destination PA.
+        dst_pa: IpAddr,
+        /// VSID of the key.
+        vsid: Vsid,
+    },
+    /// The routing domain (dense index) of the sender's VSID.
+    RoutingDomain(u32),
+    /// The customer route chosen (longest prefix, then metric).
+    Route(RouteEntry),
+    /// The lookup record that decides where the frame goes.
+    Record(LookupEntry),
+    /// The provider next hop for a PA and its MAC (`None`: unresolved).
+    NextHop {
+        /// Destination PA.
+        pa: IpAddr,
+        /// Next hop (the PA itself when on-link).
+        hop: IpAddr,
+        /// Its MAC.
+        mac: Option<MacAddr>,
+    },
+    /// The decision.
+    Action(Action),
+}
+
+/// Receives [`Event`]s and, when tracing, the [`Step`]s of each decision.
 pub trait EventSink {
     /// One event.
     fn event(&mut self, event: Event);
+
+    /// One decision step; ignored unless the sink traces (the default does nothing, so
+    /// the data path pays nothing for it).
+    #[inline]
+    fn trace(&mut self, step: Step) {
+        let _ = step;
+    }
+}
+
+/// Records events and every decision step (for `hnv trace` and tests).
+#[cfg(feature = "alloc")]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Events, in order.
+    pub events: alloc::vec::Vec<Event>,
+    /// Steps, in order.
+    pub steps: alloc::vec::Vec<Step>,
+}
+
+#[cfg(feature = "alloc")]
+impl EventSink for Trace {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn trace(&mut self, step: Step) {
+        self.steps.push(step);
+    }
 }
 
 /// Ignores events.
@@ -258,6 +325,8 @@ pub struct Switch<T> {
     tables: T,
     learned: Learned,
     stats: Stats,
+    /// VSID of the NVGRE frame `decide_wire` last looked at (for per-VSID counters).
+    wire_vsid: Option<Vsid>,
 }
 
 /// The first bytes of an IP packet that decisions need.
@@ -320,6 +389,7 @@ impl<T: HostTables> Switch<T> {
             tables,
             learned: Learned::new(),
             stats: Stats::new(),
+            wire_vsid: None,
         }
     }
 
@@ -374,6 +444,9 @@ impl<T: HostTables> Switch<T> {
         let action = self.decide_port(port, frame.data(), events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
+        if let Some(vsid) = self.tables.port(port).and_then(|(_, v)| v) {
+            self.stats.count_vsid(vsid, verdict);
+        }
         verdict
     }
 
@@ -399,11 +472,16 @@ impl<T: HostTables> Switch<T> {
         frame: &[u8],
         events: &mut impl EventSink,
     ) -> Action {
+        if let Some((mac, vsid)) = self.tables.port(port) {
+            events.trace(Step::Port { port, mac, vsid });
+        }
         let action = self.decide_port_inner(port, frame, events);
-        match action {
+        let action = match action {
             Action::Encap { params, .. } => self.check_mtu(port, frame, &params).unwrap_or(action),
             _ => action,
-        }
+        };
+        events.trace(Step::Action(action));
+        action
     }
 
     /// Too big once encapsulated: an ICMP error for the VM (IPv4 with DF, IPv6), or a drop.
@@ -672,9 +750,11 @@ impl<T: HostTables> Switch<T> {
         let Some(src_rd) = self.tables.vsid(vsid).map(SubnetInfo::rdid_index) else {
             return Action::Drop(DropReason::NoRoute);
         };
+        events.trace(Step::RoutingDomain(src_rd));
         let Some(route) = self.tables.customer_route(src_rd, ip.dst).copied() else {
             return Action::Drop(DropReason::NoRoute);
         };
+        events.trace(Step::Route(route));
         let target = route.next_hop.unwrap_or(ip.dst);
         // A CA with its own record; else, behind a gateway, the VSID's GatewayWildcard
         // record (it stands for every CA the gateway serves).
@@ -708,6 +788,7 @@ impl<T: HostTables> Switch<T> {
         ip: Option<IpInfo>,
         events: &mut impl EventSink,
     ) -> Action {
+        events.trace(Step::Record(*rec));
         if self.tables.owns_pa(rec.pa) {
             return match self.tables.port_by_mac(Some(rec.vsid), rec.mac) {
                 Some(port) => match route_to {
@@ -822,6 +903,7 @@ impl<T: HostTables> Switch<T> {
             None => pa,
         };
         let mac = self.tables.neighbor(hop);
+        events.trace(Step::NextHop { pa, hop, mac });
         if mac.is_none() {
             events.event(Event::UnresolvedNeighbor(hop));
         }
@@ -870,6 +952,9 @@ impl<T: HostTables> Switch<T> {
         let action = self.decide_wire(frame.data(), events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
+        if let Some(vsid) = self.wire_vsid {
+            self.stats.count_vsid(vsid, verdict);
+        }
         verdict
     }
 
@@ -887,6 +972,13 @@ impl<T: HostTables> Switch<T> {
 
     /// Decides what to do with a frame from the provider network.
     pub fn decide_wire(&mut self, frame: &[u8], events: &mut impl EventSink) -> Action {
+        self.wire_vsid = None;
+        let action = self.decide_wire_inner(frame, events);
+        events.trace(Step::Action(action));
+        action
+    }
+
+    fn decide_wire_inner(&mut self, frame: &[u8], events: &mut impl EventSink) -> Action {
         if let Ok(eth) = EthernetFrame::parse(frame) {
             if eth.ethertype() == EtherType::ARP {
                 // Provider side: answer ARP for this host's PAs.
@@ -929,6 +1021,12 @@ impl<T: HostTables> Switch<T> {
             return Action::Drop(DropReason::NotOurPa);
         }
         let vsid = n.vsid();
+        self.wire_vsid = Some(vsid);
+        events.trace(Step::Wire {
+            src_pa: outer.src(),
+            dst_pa: outer.dst(),
+            vsid,
+        });
         if self.tables.vsid(vsid).is_none() {
             return Action::Drop(DropReason::UnknownVsid);
         }

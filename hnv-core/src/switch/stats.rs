@@ -1,13 +1,30 @@
-//! Counters of a [`super::Switch`]: per drop reason, per port, per verdict.
+//! Counters of a [`super::Switch`]: per drop reason, per port, per VSID, per verdict.
 
 use super::{PortId, Verdict};
+use crate::ids::Vsid;
+use crate::table::exact::{ExactMap, FixedMap, VsidKey};
 use crate::DropReason;
+
+/// Slots of the per-VSID counter map: counters for up to ⌊7·N/8⌋ VSIDs (frames of further
+/// VSIDs are counted in [`Stats::vsid_overflow`]).
+pub const VSID_COUNTER_SLOTS: usize = 256;
+
+/// Frames of one VSID: from its ports or with its key from the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VsidCounters {
+    /// Frames handled.
+    pub frames: u64,
+    /// Of those, delivered to a port, sent to the wire, replied to or flooded.
+    pub forwarded: u64,
+    /// Of those, dropped.
+    pub dropped: u64,
+}
 
 /// Ports with their own counters (ports beyond are counted in the totals only).
 pub const MAX_PORTS: usize = 64;
 
 /// Counters. Plain integers: a switch is used by one thread at a time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Stats {
     /// Drops by reason ([`DropReason::index`]).
     pub drops: [u64; DropReason::COUNT],
@@ -27,6 +44,9 @@ pub struct Stats {
     pub consumed: u64,
     /// Records that could not be learned because the learned-record map was full.
     pub learn_full: u64,
+    /// Frames of VSIDs beyond the per-VSID counter map's capacity.
+    pub vsid_overflow: u64,
+    per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
 }
 
 impl Default for Stats {
@@ -48,6 +68,30 @@ impl Stats {
             floods: 0,
             consumed: 0,
             learn_full: 0,
+            vsid_overflow: 0,
+            per_vsid: FixedMap::new(),
+        }
+    }
+
+    /// Counters of `vsid` (zero when it has seen no frame).
+    pub fn vsid(&self, vsid: Vsid) -> VsidCounters {
+        self.per_vsid
+            .get(&VsidKey::new(vsid))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub(super) fn count_vsid(&mut self, vsid: Vsid, verdict: Verdict) {
+        let key = VsidKey::new(vsid);
+        let mut c = self.per_vsid.get(&key).copied().unwrap_or_default();
+        c.frames += 1;
+        if matches!(verdict, Verdict::Drop(_)) {
+            c.dropped += 1;
+        } else if verdict != Verdict::Consumed {
+            c.forwarded += 1;
+        }
+        if self.per_vsid.insert(key, c).is_err() {
+            self.vsid_overflow += 1;
         }
     }
 
