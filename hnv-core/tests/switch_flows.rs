@@ -1372,3 +1372,53 @@ fn counters_per_vsid_port_and_reason() {
     );
     assert_eq!(a.stats().dropped(DropReason::SpoofedSourceCa), 1);
 }
+
+#[test]
+fn provider_neighbours_are_learned_from_arp_on_the_uplink() {
+    let (mut a, _) = hosts(&gateway_policy(false));
+    let mut ev = Vec::new();
+    let pkt = udp(CONTOSO1, MAC_DFGW, ip("10.0.0.5"), ip("203.0.113.9"), b"x");
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::UnresolvedNeighbor)
+    );
+    // The gateway host answers the control plane's ARP for 192.168.4.100.
+    let gw_host = MacAddr([0x02, 0, 0, 0, 0x64, 0x01]);
+    let reply = arp(
+        ArpOperation::REPLY,
+        gw_host,
+        UPLINK_A,
+        ip("192.168.4.100"),
+        UPLINK_A,
+        ip("192.168.4.11"),
+    );
+    let mut r = Buf::new(&reply);
+    assert_eq!(from_wire(&mut a, &mut r, &mut ev), Verdict::Consumed);
+    assert_eq!(
+        a.learned_neighbors().collect::<Vec<_>>(),
+        [(IpAddr::V4(ip("192.168.4.100")), gw_host)]
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    assert_eq!(eth_addrs(f.bytes()), (gw_host, UPLINK_A));
+    // An ARP reply addressed to another host teaches nothing.
+    let (mut a2, _) = hosts(&gateway_policy(false));
+    let other = arp(
+        ArpOperation::REPLY,
+        gw_host,
+        UPLINK_B,
+        ip("192.168.4.100"),
+        UPLINK_B,
+        ip("192.168.4.22"),
+    );
+    let mut r = Buf::new(&other);
+    assert_eq!(
+        from_wire(&mut a2, &mut r, &mut ev),
+        Verdict::Drop(DropReason::NotForHost)
+    );
+    assert_eq!(a2.learned_neighbors().count(), 0);
+}

@@ -36,6 +36,7 @@ use crate::nvgre::{self, EncapError, EncapParams, Underlay};
 use crate::policy::{
     LookupEntry, LookupTable, NeighborTable, RecordType, RouteEntry, RouteTable, Rule, SubnetInfo,
 };
+use crate::table::exact::{ExactMap, FixedMap, PaKey};
 use crate::wire::arp::{ArpOp, ArpPacket};
 use crate::wire::ethernet::{EtherType, EthernetFrame};
 use crate::wire::ipv4::Ipv4Packet;
@@ -327,7 +328,13 @@ pub struct Switch<T> {
     stats: Stats,
     /// VSID of the NVGRE frame `decide_wire` last looked at (for per-VSID counters).
     wire_vsid: Option<Vsid>,
+    /// Provider-network neighbours learned from ARP / ND on the uplink.
+    neighbors: FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
 }
+
+/// Slots of the learned provider-neighbour map (⌊7·N/8⌋ neighbours; a full map keeps the
+/// oldest and counts the refusals in [`Stats::learn_full`]).
+pub const NEIGHBOR_SLOTS: usize = 128;
 
 /// The first bytes of an IP packet that decisions need.
 #[derive(Clone, Copy)]
@@ -390,6 +397,7 @@ impl<T: HostTables> Switch<T> {
             learned: Learned::new(),
             stats: Stats::new(),
             wire_vsid: None,
+            neighbors: FixedMap::new(),
         }
     }
 
@@ -902,12 +910,30 @@ impl<T: HostTables> Switch<T> {
             Some(r) => r.next_hop.unwrap_or(pa),
             None => pa,
         };
-        let mac = self.tables.neighbor(hop);
+        let mac = self
+            .tables
+            .neighbor(hop)
+            .or_else(|| self.neighbors.get(&PaKey::new(hop)).copied());
         events.trace(Step::NextHop { pa, hop, mac });
         if mac.is_none() {
             events.event(Event::UnresolvedNeighbor(hop));
         }
         mac
+    }
+
+    /// Remembers a provider-network neighbour's MAC (static entries always win).
+    fn learn_neighbor(&mut self, ip: IpAddr, mac: MacAddr) {
+        if self.tables.neighbor(ip).is_some() || mac.is_multicast() {
+            return;
+        }
+        if self.neighbors.insert(PaKey::new(ip), mac).is_err() {
+            self.stats.learn_full += 1;
+        }
+    }
+
+    /// The provider neighbours learned on the uplink.
+    pub fn learned_neighbors(&self) -> impl Iterator<Item = (IpAddr, MacAddr)> + '_ {
+        self.neighbors.iter().map(|(k, m)| (k.pa(), *m))
     }
 
     fn learn(
@@ -978,39 +1004,65 @@ impl<T: HostTables> Switch<T> {
         action
     }
 
-    fn decide_wire_inner(&mut self, frame: &[u8], events: &mut impl EventSink) -> Action {
-        if let Ok(eth) = EthernetFrame::parse(frame) {
-            if eth.ethertype() == EtherType::ARP {
-                // Provider side: answer ARP for this host's PAs.
-                return match arp_info(eth.payload()) {
-                    Some(a)
-                        if a.op == ArpOp::Request
-                            && self.tables.owns_pa(IpAddr::V4(a.target_ip)) =>
-                    {
-                        Action::ArpReply {
-                            mac: self.tables.uplink_mac(),
-                        }
-                    }
-                    _ => Action::Drop(DropReason::NotForHost),
-                };
+    /// Frames from the provider network that are not NVGRE: ARP and neighbour discovery
+    /// for this host's PAs, IP rewrite ingress, pings to own PAs. `None` for NVGRE (and
+    /// anything `inspect` should judge).
+    fn provider_side(&mut self, frame: &[u8]) -> Option<Action> {
+        let eth = EthernetFrame::parse(frame).ok()?;
+        if eth.ethertype() == EtherType::ARP {
+            let Some(a) = arp_info(eth.payload()) else {
+                return Some(Action::Drop(DropReason::NotForHost));
+            };
+            // Provider side: neighbours are learned from ARP addressed to this host
+            // (requests for an own PA, replies to our requests).
+            let for_us = self.tables.owns_pa(IpAddr::V4(a.target_ip));
+            if for_us && !a.sender_ip.is_unspecified() {
+                self.learn_neighbor(IpAddr::V4(a.sender_ip), a.sender_mac);
             }
-            if let Some(ip) = ip_info(eth.ethertype(), eth.payload()) {
-                if ip.protocol != crate::wire::ip_proto::GRE {
-                    if let Some(a) = self.rewrite_ingress(ip) {
-                        return a;
-                    }
-                    // `ping -p`: echo requests to this host's own PAs are answered.
-                    return match ip.dst {
-                        IpAddr::V4(pa)
-                            if self.tables.owns_pa(ip.dst)
-                                && icmp::is_echo_request_to(frame, pa) =>
-                        {
-                            Action::EchoReply
-                        }
-                        _ => Action::Drop(DropReason::NotGre),
-                    };
+            return Some(match a.op {
+                ArpOp::Request if for_us => Action::ArpReply {
+                    mac: self.tables.uplink_mac(),
+                },
+                ArpOp::Reply if for_us => Action::Forward(Verdict::Consumed),
+                _ => Action::Drop(DropReason::NotForHost),
+            });
+        }
+        // The same for IPv6 PAs: neighbour solicitations for an own PA are answered.
+        if let Some(ns) = nd::solicit(eth.ethertype(), eth.payload()) {
+            let target = IpAddr::V6(ns.target);
+            if !self.tables.owns_pa(target) {
+                return Some(Action::Drop(DropReason::NotForHost));
+            }
+            if !ns.is_dad() {
+                self.learn_neighbor(IpAddr::V6(ns.src), eth.src());
+            }
+            return Some(Action::NdReply {
+                mac: self.tables.uplink_mac(),
+                router: false,
+            });
+        }
+        if let Some(ip) = ip_info(eth.ethertype(), eth.payload()) {
+            if ip.protocol != crate::wire::ip_proto::GRE {
+                if let Some(a) = self.rewrite_ingress(ip) {
+                    return Some(a);
                 }
+                // `ping -p`: echo requests to this host's own PAs are answered.
+                return Some(match ip.dst {
+                    IpAddr::V4(pa)
+                        if self.tables.owns_pa(ip.dst) && icmp::is_echo_request_to(frame, pa) =>
+                    {
+                        Action::EchoReply
+                    }
+                    _ => Action::Drop(DropReason::NotGre),
+                });
             }
+        }
+        None
+    }
+
+    fn decide_wire_inner(&mut self, frame: &[u8], events: &mut impl EventSink) -> Action {
+        if let Some(action) = self.provider_side(frame) {
+            return action;
         }
         let n = match nvgre::inspect(frame) {
             Ok(n) => n,
