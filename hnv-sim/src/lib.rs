@@ -7,5 +7,10 @@
 //! Today it holds the capture plumbing every later piece writes through: [`pcap`], a
 //! dependency-free reader and writer of classic pcap files (Ethernet link type) that
 //! Wireshark and tshark open. The fabric itself arrives with the switch.
+//!
+//! [`vm`] models the VMs on the ports: a deterministic stack that resolves neighbours with
+//! ARP and IPv6 neighbour discovery (including DAD and NUD probes), answers pings and sends
+//! UDP datagrams and TCP SYNs with correct checksums, keeping every frame it accepts.
 
 pub mod pcap;
+pub mod vm;
