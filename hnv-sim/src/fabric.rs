@@ -59,6 +59,8 @@ pub enum Link {
         /// The host.
         host: String,
     },
+    /// The provider router's side of the segment (frames it forwarded).
+    Router,
 }
 
 impl fmt::Display for Link {
@@ -66,6 +68,7 @@ impl fmt::Display for Link {
         match self {
             Self::Port { host, port } => write!(f, "{host}/{port}"),
             Self::Uplink { host } => write!(f, "{host}/uplink"),
+            Self::Router => f.write_str("router"),
         }
     }
 }
@@ -181,6 +184,8 @@ enum Pending {
 /// The fabric.
 pub struct Fabric {
     hosts: Vec<Host>,
+    /// MAC of the provider router, when there is one ([`Fabric::add_router`]).
+    router: Option<MacAddr>,
     queue: VecDeque<Pending>,
     records: Vec<Record>,
     decisions: Vec<Decision>,
@@ -239,6 +244,7 @@ impl Fabric {
         }
         Ok(Self {
             hosts: out,
+            router: None,
             queue: VecDeque::new(),
             records: Vec::new(),
             decisions: Vec::new(),
@@ -266,6 +272,15 @@ impl Fabric {
             .ok_or_else(|| FabricError::UnknownPort(host.into(), port.into()))?;
         host_ref.vms[i] = Some(vm);
         Ok(())
+    }
+
+    /// Puts an IPv4 router with `mac` on the provider segment: an outer IPv4 frame sent to
+    /// `mac` is forwarded to the host that owns its destination PA, with the TTL
+    /// decremented (checksum updated incrementally) and the MACs rewritten (router → that
+    /// host's uplink). Hosts reach it through their provider routes and neighbour entries.
+    /// Frames it forwards are recorded on [`Link::Router`].
+    pub fn add_router(&mut self, mac: MacAddr) {
+        self.router = Some(mac);
     }
 
     /// The hosts.
@@ -483,6 +498,10 @@ impl Fabric {
             return;
         };
         let dst = MacAddr(dst);
+        if Some(dst) == self.router {
+            self.route(frame);
+            return;
+        }
         for (i, h) in self.hosts.iter().enumerate() {
             let hit = if dst.is_multicast() {
                 i != host
@@ -496,6 +515,37 @@ impl Fabric {
                 });
             }
         }
+    }
+
+    /// The router's forwarding of an outer IPv4 frame (see [`Fabric::add_router`]).
+    fn route(&mut self, frame: &[u8]) {
+        let Some(router) = self.router else { return };
+        let mut out = frame.to_vec();
+        let ok = out.len() >= 34 && out[12..14] == [0x08, 0x00] && out[22] > 1;
+        if !ok {
+            return;
+        }
+        let dst = IpAddr::from(<[u8; 4]>::try_from(&out[30..34]).unwrap_or([0; 4]));
+        let Some(to) = self
+            .hosts
+            .iter()
+            .position(|h| h.switch.tables().own_pas().contains(&dst))
+        else {
+            return;
+        };
+        let old = u16::from_be_bytes([out[22], out[23]]);
+        out[22] -= 1;
+        let new = u16::from_be_bytes([out[22], out[23]]);
+        let check = u16::from_be_bytes([out[24], out[25]]);
+        let check = hnv_core::wire::checksum::update_u16(check, old, new);
+        out[24..26].copy_from_slice(&check.to_be_bytes());
+        out[0..6].copy_from_slice(&self.hosts[to].switch.tables().uplink_mac().0);
+        out[6..12].copy_from_slice(&router.0);
+        self.record(Link::Router, Direction::Out, out.clone());
+        self.queue.push_back(Pending::FromWire {
+            host: to,
+            frame: out,
+        });
     }
 
     /// Every frame on every link, in the order it was seen.

@@ -405,3 +405,53 @@ fn wire_pcap_of_the_figures_passes_tshark() {
     }
     assert_eq!(nvgre, 3, "the UDP datagram, the routed ping and its reply");
 }
+
+/// The seed with HostB's PAs moved to another provider subnet (192.168.5.0/24), reached
+/// through the router 192.168.4.1 of the provider routes; HostA keeps no neighbour entry
+/// for them.
+fn routed_policy() -> String {
+    let moved = SEED
+        .replace("192.168.4.22", "192.168.5.22")
+        .replace("192.168.4.52", "192.168.5.52");
+    let mut v: serde_json::Value = serde_json::from_str(&moved).unwrap();
+    let host_a = &mut v["Hosts"][0]["Neighbors"];
+    let kept: Vec<_> = host_a
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| !n["IPAddress"].as_str().unwrap().starts_with("192.168.5."))
+        .cloned()
+        .collect();
+    *host_a = kept.into();
+    v.to_string()
+}
+
+#[test]
+fn nvgre_crosses_a_routed_hop_of_the_provider_network() {
+    let mut f = seed_fabric(&routed_policy());
+    let router = MacAddr([0x02, 0, 0, 0, 0, 0xfe]);
+    f.add_router(router);
+    f.send_udp("Contoso1", ip("10.0.0.7"), 5000, 7, b"routed")
+        .unwrap();
+    f.run();
+    let got: Vec<_> = f
+        .vm("Contoso2")
+        .unwrap()
+        .udp_received()
+        .map(|(_, _, p)| p.to_vec())
+        .collect();
+    assert_eq!(got, [b"routed".to_vec()]);
+    // HostA sends to the router's MAC; the router forwards with TTL 63 to HostB's uplink.
+    let sent = f.frames_on(&uplink("HostA"), Direction::Out);
+    let fwd = f.frames_on(&Link::Router, Direction::Out);
+    assert_eq!((sent.len(), fwd.len()), (1, 1));
+    assert_eq!(sent[0][..6], router.0);
+    assert_eq!((sent[0][22], fwd[0][22]), (64, 63));
+    assert_eq!(fwd[0][..6], [0x02, 0, 0, 0, 0x0b, 0x01]);
+    assert!(
+        hnv_core::wire::checksum::verifies(&fwd[0][14..34]),
+        "router kept the checksum valid"
+    );
+    assert_eq!(fwd[0][30..34], [192, 168, 5, 22]);
+    assert_eq!(gre_vsid(fwd[0]), 5001);
+}
