@@ -259,18 +259,23 @@ impl Fabric {
             .ok_or_else(|| FabricError::UnknownHost(host.into()))
     }
 
-    /// Puts `vm` on the port named `port` of `host`.
-    pub fn attach(&mut self, host: &str, port: &str, vm: Vm) -> Result<(), FabricError> {
-        let h = self.host_index(host)?;
-        let host_ref = &mut self.hosts[h];
-        let i = host_ref
+    fn port_index(&self, h: usize, host: &str, port: &str) -> Result<PortId, FabricError> {
+        self.hosts[h]
             .switch
             .tables()
             .ports()
             .iter()
             .position(|p| p.name == port)
-            .ok_or_else(|| FabricError::UnknownPort(host.into(), port.into()))?;
-        host_ref.vms[i] = Some(vm);
+            .and_then(|i| u16::try_from(i).ok())
+            .map(PortId)
+            .ok_or_else(|| FabricError::UnknownPort(host.into(), port.into()))
+    }
+
+    /// Puts `vm` on the port named `port` of `host`.
+    pub fn attach(&mut self, host: &str, port: &str, vm: Vm) -> Result<(), FabricError> {
+        let h = self.host_index(host)?;
+        let i = self.port_index(h, host, port)?;
+        self.hosts[h].vms[usize::from(i.0)] = Some(vm);
         Ok(())
     }
 
@@ -356,6 +361,24 @@ impl Fabric {
     pub fn inject_wire(&mut self, host: &str, frame: Vec<u8>) -> Result<(), FabricError> {
         let host = self.host_index(host)?;
         self.queue.push_back(Pending::FromWire { host, frame });
+        Ok(())
+    }
+
+    /// Queues a frame sent into the port named `port` of `host`, whatever its bytes (a
+    /// spoofed, malformed or captured frame; no VM needs to be attached).
+    pub fn inject_port(
+        &mut self,
+        host: &str,
+        port: &str,
+        frame: Vec<u8>,
+    ) -> Result<(), FabricError> {
+        let h = self.host_index(host)?;
+        let port = self.port_index(h, host, port)?;
+        self.queue.push_back(Pending::FromVm {
+            host: h,
+            port,
+            frame,
+        });
         Ok(())
     }
 
