@@ -1,0 +1,302 @@
+//! The switch allocates nothing per packet.
+//!
+//! The seed fabric carries a mix of traffic (local, routed, encapsulated, IP rewrite, ARP
+//! proxy, ICMP too big, provider ARP and ping to a PA, a miss, junk from the wire); every
+//! frame that entered a switch is then replayed through fresh switches — single and batch
+//! entry points, flood replication included — with a counting global allocator switched
+//! on around the calls. Buffers and sinks are made before counting starts.
+#![allow(unsafe_code)] // the counting allocator: a GlobalAlloc impl forwarding to System
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{seed_fabric, SEED};
+use hnv_core::buf::{FrameBuf, PacketBuf};
+use hnv_core::policy::{file, Tables};
+use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict};
+use hnv_sim::fabric::{Direction, Fabric, Link, HEADROOM};
+
+/// Counts allocations made by the current thread while [`COUNTING`] is on.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    // `try_with`: thread-local storage may already be gone while a thread exits.
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// allocator contract is `System`'s; counting touches only an atomic and a const-initialised
+// thread-local `Cell<bool>`, neither of which allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged (see the impl).
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged (see the impl).
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged (see the impl).
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged (see the impl).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn allocations_in<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    let r = f();
+    COUNTING.with(|c| c.set(false));
+    (ALLOCATIONS.load(Ordering::Relaxed) - before, r)
+}
+
+/// Counts events in place (the `Vec` sink would allocate).
+#[derive(Default)]
+struct CountingSink {
+    events: usize,
+}
+
+impl EventSink for CountingSink {
+    fn event(&mut self, _: Event) {
+        self.events += 1;
+    }
+}
+
+/// Every frame that entered a switch: (host, `Some(port)` or `None` for the uplink, bytes).
+type Entry = (String, Option<String>, Vec<u8>);
+
+fn traffic() -> Vec<Entry> {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let mut f: Fabric = seed_fabric(SEED);
+    f.send_ping("Contoso1", ip("10.0.0.6"), 1).unwrap(); // fig. 1-7
+    f.send_ping("Contoso1", ip("10.0.1.6"), 2).unwrap(); // fig. 1-8
+    f.send_udp("Contoso1", ip("10.0.0.7"), 4000, 7, b"fig 1-9")
+        .unwrap();
+    f.send_ping("Contoso1", ip("10.0.1.7"), 3).unwrap(); // fig. 1-11
+    f.send_ping("Fabrikam1", ip("10.0.0.7"), 4).unwrap(); // IP rewrite
+    f.send_ping("Contoso1", ip("10.0.0.99"), 5).unwrap(); // no record
+    f.run();
+    // Too big once encapsulated: ICMP Fragmentation Needed back to the VM.
+    f.with_vm("Contoso1", |vm| {
+        vm.set_mtu(9000);
+        vm.send_udp(ip("10.0.0.7"), 4000, 7, &[0x5a; 2000])
+    })
+    .unwrap();
+    // The provider side: ARP for a PA, ping to a PA, and junk.
+    let arp_for_pa = {
+        let mut a = vec![0xff; 6];
+        a.extend_from_slice(&[0x02, 0, 0, 0, 0x0b, 0x01, 0x08, 0x06]);
+        a.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        a.extend_from_slice(&[0x02, 0, 0, 0, 0x0b, 0x01, 192, 168, 4, 22]);
+        a.extend_from_slice(&[0; 6]);
+        a.extend_from_slice(&[192, 168, 4, 11]);
+        a.resize(60, 0);
+        a
+    };
+    f.inject_wire("HostA", arp_for_pa).unwrap();
+    f.inject_wire("HostA", vec![0x42; 90]).unwrap();
+    f.run();
+    f.links()
+        .iter()
+        .filter(|r| r.dir == Direction::In)
+        .filter_map(|r| match &r.link {
+            Link::Port { host, port } => Some((host.clone(), Some(port.clone()), r.frame.clone())),
+            Link::Uplink { host } => Some((host.clone(), None, r.frame.clone())),
+            Link::Router => None,
+        })
+        .collect()
+}
+
+fn switches() -> Vec<(String, Switch<Tables>)> {
+    let policy = file::from_json(SEED).unwrap();
+    ["HostA", "HostB"]
+        .iter()
+        .map(|h| {
+            (
+                h.to_string(),
+                Switch::new(Tables::compile(&policy, h).unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn port_id(sw: &Switch<Tables>, name: &str) -> PortId {
+    let i = sw
+        .tables()
+        .ports()
+        .iter()
+        .position(|p| p.name == name)
+        .unwrap();
+    PortId(u16::try_from(i).unwrap())
+}
+
+/// A buffer holding `frame` after [`HEADROOM`] bytes, with room to spare.
+fn buffer(frame: &[u8]) -> Vec<u8> {
+    let mut mem = vec![0; HEADROOM + frame.len() + 64];
+    mem[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
+    mem
+}
+
+/// What a verdict is, for coverage.
+fn kind(v: Verdict) -> &'static str {
+    match v {
+        Verdict::ToPort(_) => "to-port",
+        Verdict::ToWire => "to-wire",
+        Verdict::Reply => "reply",
+        Verdict::Flood(_) => "flood",
+        Verdict::Consumed => "consumed",
+        Verdict::Drop(_) => "drop",
+    }
+}
+
+/// Executes a flood's replication into `scratch` (local copies are only counted).
+fn replicate(
+    sw: &mut Switch<Tables>,
+    verdict: Verdict,
+    frame: &[u8],
+    src_port: Option<PortId>,
+    scratch: &mut [u8],
+    sink: &mut CountingSink,
+) -> usize {
+    let Verdict::Flood(flood) = verdict else {
+        return 0;
+    };
+    let mut copies = sw.flood_ports(&flood).count();
+    let src_mac = src_port
+        .and_then(|p| sw.tables().ports().get(p.index()).map(|e| e.mac))
+        .unwrap_or(hnv_core::ids::MacAddr([0; 6]));
+    let pas: [Option<IpAddr>; 8] = {
+        let mut out = [None; 8];
+        for (slot, pa) in out.iter_mut().zip(sw.flood_pas(&flood)) {
+            *slot = Some(pa);
+        }
+        out
+    };
+    for pa in pas.into_iter().flatten() {
+        scratch[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
+        let mut copy = FrameBuf::new(scratch, HEADROOM, frame.len()).unwrap();
+        if sw.encap_copy(&mut copy, flood.vsid, src_mac, pa, sink) == Verdict::ToWire {
+            copies += 1;
+        }
+    }
+    copies
+}
+
+#[test]
+fn the_counter_counts() {
+    let (n, v) = allocations_in(|| vec![1u8; 100]);
+    assert_eq!((n, v.len()), (1, 100));
+    let (n, ()) = allocations_in(|| ());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn single_frames_allocate_nothing() {
+    let entries = traffic();
+    let mut sws = switches();
+    let mut buffers: Vec<Vec<u8>> = entries.iter().map(|(_, _, f)| buffer(f)).collect();
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut sink = CountingSink::default();
+    let mut kinds = BTreeSet::new();
+    let mut copies = 0;
+    for ((host, port, frame), mem) in entries.iter().zip(&mut buffers) {
+        let sw = &mut sws.iter_mut().find(|(h, _)| h == host).unwrap().1;
+        let port = port.as_deref().map(|p| port_id(sw, p));
+        let (n, verdict) = allocations_in(|| {
+            let mut buf = FrameBuf::new(mem, HEADROOM, frame.len()).unwrap();
+            let verdict = match port {
+                Some(p) => sw.from_port(p, &mut buf, &mut sink),
+                None => sw.from_wire(&mut buf, &mut sink),
+            };
+            let (off, len) = (buf.offset(), buf.len());
+            let processed = &mem[off..off + len];
+            copies += replicate(sw, verdict, processed, port, &mut scratch, &mut sink);
+            verdict
+        });
+        assert_eq!(n, 0, "{host} {port:?}: {verdict:?} allocated");
+        kinds.insert(kind(verdict));
+    }
+    assert!(
+        ["to-port", "to-wire", "reply", "flood", "drop"]
+            .iter()
+            .all(|k| kinds.contains(k)),
+        "the traffic did not reach every verdict: {kinds:?}"
+    );
+    assert!(copies > 0, "no flood was replicated");
+    assert!(sink.events > 0, "no event was raised");
+}
+
+#[test]
+fn batches_allocate_nothing() {
+    let entries = traffic();
+    let mut sws = switches();
+    let mut singles = switches();
+    let mut sink = CountingSink::default();
+    let mut handled = 0;
+    // One batch per ingress (host, port or uplink), in the order the frames came.
+    let mut ingresses: Vec<(&str, Option<&str>)> = Vec::new();
+    for (h, p, _) in &entries {
+        if !ingresses.contains(&(h.as_str(), p.as_deref())) {
+            ingresses.push((h.as_str(), p.as_deref()));
+        }
+    }
+    for (host, port) in ingresses {
+        let frames: Vec<&[u8]> = entries
+            .iter()
+            .filter(|(h, p, _)| h == host && p.as_deref() == port)
+            .map(|(_, _, f)| f.as_slice())
+            .collect();
+        let mut mems: Vec<Vec<u8>> = frames.iter().map(|f| buffer(f)).collect();
+        let mut bufs: Vec<FrameBuf<'_>> = mems
+            .iter_mut()
+            .zip(&frames)
+            .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
+            .collect();
+        let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+        let sw = &mut sws.iter_mut().find(|(h, _)| h == host).unwrap().1;
+        let port = port.map(|p| port_id(sw, p));
+        let (n, ()) = allocations_in(|| match port {
+            Some(p) => sw.from_port_batch(p, &mut bufs, &mut verdicts, &mut sink),
+            None => sw.from_wire_batch(&mut bufs, &mut verdicts, &mut sink),
+        });
+        assert_eq!(n, 0, "{host} {port:?}: a batch of {} allocated", bufs.len());
+        handled += verdicts.len();
+        // The batch decided what one call per frame decides (on a switch of its own with
+        // the same history: batches run per ingress, in arrival order).
+        let single = &mut singles.iter_mut().find(|(h, _)| h == host).unwrap().1;
+        for (f, v) in frames.iter().zip(&verdicts) {
+            let mut mem = buffer(f);
+            let mut buf = FrameBuf::new(&mut mem, HEADROOM, f.len()).unwrap();
+            let one = match port {
+                Some(p) => single.from_port(p, &mut buf, &mut sink),
+                None => single.from_wire(&mut buf, &mut sink),
+            };
+            assert_eq!(one, *v, "{host} {port:?}");
+        }
+    }
+    assert_eq!(handled, entries.len());
+}
