@@ -34,7 +34,7 @@ use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::ids::MacAddr;
 use hnv_core::nvgre::MAX_OVERHEAD;
 use hnv_core::policy::{CompileError, Policy, Tables};
-use hnv_core::switch::{Event, PortId, Switch, Verdict};
+use hnv_core::switch::{Event, PortId, Step, Switch, Trace, Verdict};
 
 use crate::pcap::PcapWriter;
 use crate::vm::{Vm, VmError};
@@ -102,6 +102,13 @@ pub struct Decision {
     pub host: String,
     /// Where the frame entered the switch.
     pub from: Link,
+    /// [`Record::seq`] of the frame decided on (for a flood's encapsulated copy: of the
+    /// flooded frame).
+    pub input: usize,
+    /// For a flood's encapsulated copy: the PA it was made for.
+    pub replica_to: Option<IpAddr>,
+    /// The decision's steps, as [`hnv_core::switch::Trace`] records them.
+    pub steps: Vec<Step>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -398,14 +405,17 @@ impl Fabric {
         steps
     }
 
-    fn record(&mut self, link: Link, dir: Direction, frame: Vec<u8>) {
+    /// Records a frame; returns its sequence number.
+    fn record(&mut self, link: Link, dir: Direction, frame: Vec<u8>) -> usize {
+        let seq = self.seq;
         self.records.push(Record {
-            seq: self.seq,
+            seq,
             link,
             dir,
             frame,
         });
         self.seq += 1;
+        seq
     }
 
     fn port_link(&self, host: usize, port: PortId) -> Link {
@@ -423,35 +433,58 @@ impl Fabric {
 
     fn carry_from_vm(&mut self, host: usize, port: PortId, frame: &[u8]) {
         let link = self.port_link(host, port);
-        self.record(link.clone(), Direction::In, frame.to_vec());
+        let input = self.record(link.clone(), Direction::In, frame.to_vec());
         let mut buf = Buf::new(frame);
+        let mut trace = Trace::default();
         let h = &mut self.hosts[host];
-        let verdict = buf.with(|f| h.switch.from_port(port, f, &mut h.events));
-        self.decisions.push(Decision {
-            host: h.name.clone(),
-            from: link,
-            verdict,
-        });
-        self.execute(host, Some(port), &buf, verdict);
+        let verdict = buf.with(|f| h.switch.from_port(port, f, &mut trace));
+        self.decide(host, link, input, None, trace, verdict);
+        self.execute(host, Some(port), input, &buf, verdict);
     }
 
     fn carry_from_wire(&mut self, host: usize, frame: &[u8]) {
         let link = self.uplink(host);
-        self.record(link.clone(), Direction::In, frame.to_vec());
+        let input = self.record(link.clone(), Direction::In, frame.to_vec());
         let mut buf = Buf::new(frame);
+        let mut trace = Trace::default();
         let h = &mut self.hosts[host];
-        let verdict = buf.with(|f| h.switch.from_wire(f, &mut h.events));
+        let verdict = buf.with(|f| h.switch.from_wire(f, &mut trace));
+        self.decide(host, link, input, None, trace, verdict);
+        self.execute(host, None, input, &buf, verdict);
+    }
+
+    /// Keeps a decision and the events it raised.
+    fn decide(
+        &mut self,
+        host: usize,
+        from: Link,
+        input: usize,
+        replica_to: Option<IpAddr>,
+        trace: Trace,
+        verdict: Verdict,
+    ) {
+        let h = &mut self.hosts[host];
+        h.events.extend(trace.events);
         self.decisions.push(Decision {
             host: h.name.clone(),
-            from: link,
+            from,
+            input,
+            replica_to,
+            steps: trace.steps,
             verdict,
         });
-        self.execute(host, None, &buf, verdict);
     }
 
     /// Does what `verdict` says with the processed frame `buf`. `ingress`: the port, or
-    /// `None` for the uplink.
-    fn execute(&mut self, host: usize, ingress: Option<PortId>, buf: &Buf, verdict: Verdict) {
+    /// `None` for the uplink; `input`: the sequence number of the frame decided on.
+    fn execute(
+        &mut self,
+        host: usize,
+        ingress: Option<PortId>,
+        input: usize,
+        buf: &Buf,
+        verdict: Verdict,
+    ) {
         match verdict {
             Verdict::ToPort(p) => self.deliver(host, p, &buf.bytes()),
             Verdict::ToWire => self.onto_wire(host, &buf.bytes()),
@@ -472,18 +505,12 @@ impl Fabric {
                     .map_or(MacAddr([0; 6]), |p| p.mac);
                 for pa in pas {
                     let mut copy = Buf::new(&frame);
+                    let mut trace = Trace::default();
                     let h = &mut self.hosts[host];
-                    let v = copy.with(|f| {
-                        h.switch
-                            .encap_copy(f, flood.vsid, src_mac, pa, &mut h.events)
-                    });
-                    self.decisions.push(Decision {
-                        host: h.name.clone(),
-                        from: Link::Uplink {
-                            host: h.name.clone(),
-                        },
-                        verdict: v,
-                    });
+                    let v =
+                        copy.with(|f| h.switch.encap_copy(f, flood.vsid, src_mac, pa, &mut trace));
+                    let link = self.uplink(host);
+                    self.decide(host, link, input, Some(pa), trace, v);
                     if v == Verdict::ToWire {
                         self.onto_wire(host, &copy.bytes());
                     }

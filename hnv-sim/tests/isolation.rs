@@ -435,23 +435,20 @@ fn check_step(world: &World, fab: &Fabric, mark: Mark, sent: &Sent) -> Result<()
             _ => {}
         }
     }
-    // One decision per frame carried into a switch from a port (floods add decisions for
-    // their encapsulated copies on the uplink side, so that side is at least as many).
+    // One decision per frame carried into a switch (a flood's encapsulated copies get
+    // decisions of their own, marked with the PA they were made for).
     let decisions = &fab.decisions()[mark.decisions..];
-    let port_in = records
+    let carried: Vec<usize> = records
         .iter()
-        .filter(|r| matches!(r.link, Link::Port { .. }) && r.dir == Direction::In)
-        .count();
-    let wire_in = records
+        .filter(|r| r.dir == Direction::In)
+        .map(|r| r.seq)
+        .collect();
+    let decided: Vec<usize> = decisions
         .iter()
-        .filter(|r| matches!(r.link, Link::Uplink { .. }) && r.dir == Direction::In)
-        .count();
-    let port_decisions = decisions
-        .iter()
-        .filter(|d| matches!(d.from, Link::Port { .. }))
-        .count();
-    prop_assert_eq!(port_decisions, port_in);
-    prop_assert!(decisions.len() - port_decisions >= wire_in);
+        .filter(|d| d.replica_to.is_none())
+        .map(|d| d.input)
+        .collect();
+    prop_assert_eq!(decided, carried);
     if sent.spoofed == Some(true) {
         prop_assert!(
             matches!(decisions.first().map(|d| d.verdict), Some(Verdict::Drop(_))),
