@@ -10,10 +10,14 @@
 //! dependency-free reader and writer of classic pcap files (Ethernet link type) that
 //! Wireshark and tshark open.
 //!
+//! [`seed`] is the seed fabric of the packet-flow figures: the example policy with a VM
+//! on every port.
+//!
 //! [`vm`] models the VMs on the ports: a deterministic stack that resolves neighbours with
 //! ARP and IPv6 neighbour discovery (including DAD and NUD probes), answers pings and sends
 //! UDP datagrams and TCP SYNs with correct checksums, keeping every frame it accepts.
 
 pub mod fabric;
 pub mod pcap;
+pub mod seed;
 pub mod vm;
