@@ -12,6 +12,7 @@ use hnv_core::policy::{
     validate, CompileError, FixedCompileError, LookupEntry, LookupRecord, LookupTable,
     NeighborTable, Policy, RecordType, RouteTable, Rule, SubnetInfo, Tables,
 };
+use hnv_core::switch::{HostTables, PortId};
 use hnv_core::table::fixed::{FillError, FixedTables, Part};
 use proptest::prelude::*;
 
@@ -455,6 +456,16 @@ proptest! {
             f.compile_into(&p, &h.name).unwrap();
             found += same_answers(&t, &*f, &p);
             prop_assert_eq!(f.records(), t.records());
+            // The host half the switch reads (HostTables) answers the same too.
+            prop_assert_eq!(HostTables::own_pas(&*f), HostTables::own_pas(&t));
+            prop_assert_eq!(HostTables::uplink_mac(&*f), HostTables::uplink_mac(&t));
+            prop_assert_eq!(HostTables::uplink_mtu(&*f), HostTables::uplink_mtu(&t));
+            prop_assert_eq!(HostTables::gateway_mac(&*f), HostTables::gateway_mac(&t));
+            prop_assert_eq!(HostTables::port_count(&*f), h.ports.len());
+            for i in 0..h.ports.len() {
+                let id = PortId(u16::try_from(i).unwrap());
+                prop_assert_eq!(HostTables::port(&*f, id), HostTables::port(&t, id));
+            }
         }
         // At least one host has a VM, so its records were found.
         prop_assert!(found > 0);

@@ -18,6 +18,7 @@ use common::{seed_fabric, SEED};
 use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::policy::{file, Tables};
 use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict};
+use hnv_core::table::fixed::FixedTables;
 use hnv_sim::fabric::{Direction, Fabric, Link, HEADROOM};
 
 /// Counts allocations made by the current thread while [`COUNTING`] is on.
@@ -298,4 +299,50 @@ fn batches_allocate_nothing() {
         }
     }
     assert_eq!(handled, entries.len());
+}
+
+/// Fixed-capacity tables big enough for the seed (records, subnets, domains, routes, PAs).
+type SeedFixed = FixedTables<64, 16, 4, 16, 8>;
+
+/// A switch over [`FixedTables`] — what firmware without an allocator runs — decides
+/// every frame as the switch over `Tables` does, with the same bytes out, and allocates
+/// nothing either.
+#[test]
+fn fixed_tables_switch_agrees_and_allocates_nothing() {
+    let entries = traffic();
+    let policy = file::from_json(SEED).unwrap();
+    let mut grow = switches();
+    let mut fixed: Vec<(String, Switch<SeedFixed>)> = ["HostA", "HostB"]
+        .iter()
+        .map(|h| {
+            (
+                h.to_string(),
+                Switch::new(SeedFixed::compile(&policy, h).unwrap()),
+            )
+        })
+        .collect();
+    let mut sink = CountingSink::default();
+    let mut kinds = BTreeSet::new();
+    for (host, port, frame) in &entries {
+        let g = &mut grow.iter_mut().find(|(h, _)| h == host).unwrap().1;
+        let f = &mut fixed.iter_mut().find(|(h, _)| h == host).unwrap().1;
+        let port = port.as_deref().map(|p| port_id(g, p));
+        let mut mem_g = buffer(frame);
+        let mut mem_f = buffer(frame);
+        let mut buf_g = FrameBuf::new(&mut mem_g, HEADROOM, frame.len()).unwrap();
+        let mut buf_f = FrameBuf::new(&mut mem_f, HEADROOM, frame.len()).unwrap();
+        let expected = match port {
+            Some(p) => g.from_port(p, &mut buf_g, &mut sink),
+            None => g.from_wire(&mut buf_g, &mut sink),
+        };
+        let (n, verdict) = allocations_in(|| match port {
+            Some(p) => f.from_port(p, &mut buf_f, &mut sink),
+            None => f.from_wire(&mut buf_f, &mut sink),
+        });
+        assert_eq!(n, 0, "{host} {port:?}: {verdict:?} allocated");
+        assert_eq!(verdict, expected, "{host} {port:?}");
+        assert_eq!(buf_f.data(), buf_g.data(), "{host} {port:?}: {verdict:?}");
+        kinds.insert(kind(verdict));
+    }
+    assert!(kinds.len() >= 5, "{kinds:?}");
 }

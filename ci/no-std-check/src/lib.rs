@@ -92,3 +92,61 @@ pub extern "C" fn hnv_no_std_fixed_tables(last_octet: u8) -> u32 {
         _ => 0,
     }
 }
+
+/// Tables for a tiny host: 8 record slots, 4 subnets, 2 routing domains, 4 routes, 4 PAs.
+type Tiny = hnv_core::table::fixed::FixedTables<8, 4, 2, 4, 4>;
+
+/// Fills fixed tables by hand (no allocator, no policy file) for HostA of the seed: one
+/// port (Contoso1, VSID 5001) and the remote Contoso2 at PA 192.168.4.22.
+fn tiny_host_a() -> Option<Tiny> {
+    use hnv_core::policy::{LookupEntry, Prefix, Rdid, RecordType, Rule};
+    let vsid = Vsid::new(5001).ok()?;
+    let mut t = Tiny::new();
+    t.add_own_pa([192, 168, 4, 11].into()).ok()?;
+    let prefix = Prefix::new([10, 0, 0, 0].into(), 24).ok()?;
+    t.add_customer_route(Rdid(1), vsid, prefix, None, 0).ok()?;
+    let vm = |ca: [u8; 4], mac: u8, pa: [u8; 4]| LookupEntry {
+        ca: ca.into(),
+        vsid,
+        mac: MacAddr([0x00, 0x15, 0x5d, 0, 0, mac]),
+        pa: pa.into(),
+        rule: Rule::Encap,
+        record_type: RecordType::Static,
+        use_vm_mac: false,
+    };
+    t.add_record(vm([10, 0, 0, 5], 1, [192, 168, 4, 11])).ok()?;
+    t.add_record(vm([10, 0, 0, 7], 2, [192, 168, 4, 22])).ok()?;
+    t.add_neighbor([192, 168, 4, 22].into(), MacAddr([2, 0, 0, 0, 0x0b, 1]))
+        .ok()?;
+    t.set_uplink(MacAddr([2, 0, 0, 0, 0x0a, 1]), 1500);
+    t.set_gateway_mac(MacAddr([2, 0, 0x5e, 0, 1, 1]));
+    t.add_port(MacAddr([0x00, 0x15, 0x5d, 0, 0, 1]), Some(vsid)).ok()?;
+    Some(t)
+}
+
+/// Runs the caller's frame (from Contoso1's port) through the switch over fixed tables:
+/// links the whole switch into the no_std build. Returns 1 when it went to the wire, 2 for
+/// a reply, 3 for any other forwarding, 0 for a drop or an error.
+#[no_mangle]
+pub extern "C" fn hnv_no_std_switch(mem: *mut u8, cap: usize, headroom: usize, len: usize) -> u32 {
+    use hnv_core::switch::{PortId, Switch, Verdict};
+    if mem.is_null() {
+        return 0;
+    }
+    // SAFETY: the C caller passes a valid, exclusive buffer of `cap` bytes.
+    #[allow(unsafe_code)]
+    let mem = unsafe { core::slice::from_raw_parts_mut(mem, cap) };
+    let Ok(mut f) = FrameBuf::new(mem, headroom, len) else {
+        return 0;
+    };
+    let Some(tables) = tiny_host_a() else {
+        return 0;
+    };
+    let mut switch = Switch::new(tables);
+    match switch.from_port(PortId(0), &mut f, &mut ()) {
+        Verdict::ToWire => 1,
+        Verdict::Reply => 2,
+        Verdict::Drop(_) => 0,
+        _ => 3,
+    }
+}

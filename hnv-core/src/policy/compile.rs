@@ -316,7 +316,8 @@ impl<
     }
 
     /// The fill order of `Tables::compile_valid`: own PAs, routing domains in port order,
-    /// customer routes, records, provider routes (own subnets first), neighbours.
+    /// customer routes, records, provider routes (own subnets first), neighbours; then the
+    /// uplink, the gateway MAC and the ports.
     fn fill_valid(&mut self, policy: &Policy, h: &Host) -> Result<(), FillError> {
         for pa in &h.provider_addresses {
             self.add_own_pa(*pa)?;
@@ -352,6 +353,12 @@ impl<
         }
         for n in &h.neighbors {
             self.add_neighbor(n.ip_address, n.mac_address)?;
+        }
+        self.set_uplink(h.uplink.mac_address, h.uplink.mtu);
+        self.set_gateway_mac(h.gateway_mac_address);
+        for port in &h.ports {
+            let vsid = Vsid::for_port(port.virtual_subnet_id).ok().flatten();
+            self.add_port(port.mac_address, vsid)?;
         }
         Ok(())
     }

@@ -108,6 +108,35 @@ impl HostTables for crate::policy::Tables {
     }
 }
 
+/// The switch over fixed-capacity tables: no allocator needed.
+impl<
+        const RECORDS: usize,
+        const SUBNETS: usize,
+        const DOMAINS: usize,
+        const ROUTES: usize,
+        const PAS: usize,
+    > HostTables for crate::table::fixed::FixedTables<RECORDS, SUBNETS, DOMAINS, ROUTES, PAS>
+{
+    fn own_pas(&self) -> &[IpAddr] {
+        Self::own_pas(self)
+    }
+    fn uplink_mac(&self) -> MacAddr {
+        Self::uplink_mac(self)
+    }
+    fn uplink_mtu(&self) -> u16 {
+        Self::uplink_mtu(self)
+    }
+    fn gateway_mac(&self) -> MacAddr {
+        Self::gateway_mac(self)
+    }
+    fn port_count(&self) -> usize {
+        self.ports().len()
+    }
+    fn port(&self, port: PortId) -> Option<(MacAddr, Option<Vsid>)> {
+        self.ports().get(port.index()).copied()
+    }
+}
+
 /// Where the frame goes after [`Switch::act`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

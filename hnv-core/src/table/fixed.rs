@@ -27,6 +27,7 @@ use crate::policy::{
     LookupEntry, LookupTable, NeighborTable, Prefix, ProviderRouteEntry, Rdid, RecordType,
     RouteEntry, RouteTable, Rule, SubnetInfo,
 };
+use crate::switch::PortId;
 
 /// The part of a [`FixedTables`] that had no room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +48,8 @@ pub enum Part {
     Neighbors,
     /// The host's own PAs (`PAS`).
     OwnPas,
+    /// VM ports ([`PORT_CAPACITY`]).
+    Ports,
 }
 
 /// Why a [`FixedTables`] refused an addition. The tables are unchanged.
@@ -174,7 +177,18 @@ pub struct FixedTables<
     domains: heapless::Vec<(Rdid, FixedLpm<RouteEntry, ROUTES>), DOMAINS>,
     provider_routes: FixedLpm<ProviderRouteEntry, ROUTES>,
     neighbors: FixedMap<PaKey, MacAddr, PAS>,
+    uplink_mac: MacAddr,
+    uplink_mtu: u16,
+    gateway_mac: MacAddr,
+    /// MAC and VSID (`None`: not virtualized) of each VM port, by [`PortId`].
+    ports: heapless::Vec<(MacAddr, Option<Vsid>), PORT_CAPACITY>,
 }
+
+/// Most VM ports a [`FixedTables`] holds (about 12 bytes each).
+pub const PORT_CAPACITY: usize = 256;
+
+/// The uplink MTU of new [`FixedTables`] until [`FixedTables::set_uplink`] says otherwise.
+pub const DEFAULT_MTU: u16 = 1500;
 
 impl<
         const RECORDS: usize,
@@ -213,7 +227,53 @@ impl<
             domains: heapless::Vec::new(),
             provider_routes: FixedLpm::new(),
             neighbors: FixedMap::new(),
+            uplink_mac: MacAddr([0; 6]),
+            uplink_mtu: DEFAULT_MTU,
+            gateway_mac: MacAddr([0; 6]),
+            ports: heapless::Vec::new(),
         }
+    }
+
+    /// Sets the uplink's MAC (outer source MAC, the answer to ARP / ND for own PAs) and
+    /// MTU (the largest outer IP packet).
+    pub fn set_uplink(&mut self, mac: MacAddr, mtu: u16) {
+        self.uplink_mac = mac;
+        self.uplink_mtu = mtu;
+    }
+
+    /// Sets the MAC the switch answers for every virtual subnet's `.1` gateway.
+    pub fn set_gateway_mac(&mut self, mac: MacAddr) {
+        self.gateway_mac = mac;
+    }
+
+    /// Adds a VM port with `mac` on `vsid` (`None`: not virtualized, frames pass through
+    /// untouched); ports are numbered in the order added.
+    pub fn add_port(&mut self, mac: MacAddr, vsid: Option<Vsid>) -> Result<PortId, FillError> {
+        let id = PortId(self.ports.len() as u16);
+        self.ports
+            .push((mac, vsid))
+            .map_err(|_| FillError::Full(Part::Ports))?;
+        Ok(id)
+    }
+
+    /// The uplink's MAC.
+    pub fn uplink_mac(&self) -> MacAddr {
+        self.uplink_mac
+    }
+
+    /// The uplink's MTU.
+    pub fn uplink_mtu(&self) -> u16 {
+        self.uplink_mtu
+    }
+
+    /// The gateway MAC.
+    pub fn gateway_mac(&self) -> MacAddr {
+        self.gateway_mac
+    }
+
+    /// MAC and VSID of each port, by [`PortId`] index.
+    pub fn ports(&self) -> &[(MacAddr, Option<Vsid>)] {
+        &self.ports
     }
 
     /// Removes everything.
