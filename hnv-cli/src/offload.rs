@@ -13,7 +13,7 @@ use hnv_offload::{
     Checksums, CwrPolicy, IdWrap, IpIdPolicy, IpVersion, Layout, LsoRequest, NicCaps, OffloadCaps,
     TxOffload, TxRequest,
 };
-use hnv_sim::pcap::{PcapFrame, PcapReader, PcapWriter};
+use hnv_sim::pcap::{CaptureReader, PcapFrame, PcapWriter};
 
 /// How segments get their IPv4 identification.
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,7 +33,7 @@ pub enum OffloadCommand {
         /// TCP payload bytes per segment.
         #[arg(long, value_name = "N")]
         mss: u16,
-        /// Input capture (classic pcap, Ethernet).
+        /// Input capture (pcap or pcapng, Ethernet).
         #[arg(long = "in", value_name = "IN.pcap")]
         input: PathBuf,
         /// Output capture.
@@ -93,7 +93,7 @@ pub fn run(cmd: OffloadCommand) -> Result<()> {
 
 fn read_all(path: &Path) -> Result<Vec<PcapFrame>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader = PcapReader::new(BufReader::new(file))
+    let reader = CaptureReader::open(BufReader::new(file))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     reader
         .collect::<Result<Vec<_>, _>>()
@@ -102,16 +102,8 @@ fn read_all(path: &Path) -> Result<Vec<PcapFrame>> {
 
 fn writer(path: &Path) -> Result<PcapWriter<BufWriter<File>>> {
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(PcapWriter::new(BufWriter::new(file))?)
-}
-
-/// Microseconds of a frame's timestamp (nanosecond captures are cut to microseconds).
-fn micros(f: &PcapFrame) -> u32 {
-    if f.frac < 1_000_000 {
-        f.frac
-    } else {
-        f.frac / 1000
-    }
+    // Nanosecond pcap: pcap, nanosecond pcap and pcapng inputs all keep their timestamps.
+    Ok(PcapWriter::new_nanos(BufWriter::new(file))?)
 }
 
 fn lso(mss: u16, input: &Path, output: &Path, ipid: IpId) -> Result<()> {
@@ -140,7 +132,7 @@ fn lso(mss: u16, input: &Path, output: &Path, ipid: IpId) -> Result<()> {
     let mut out = Vec::new();
     for f in &frames {
         let Ok(d) = TxOffload::build(&f.data, &req, &NicCaps::SOFTWARE) else {
-            w.write_frame(f.secs, micros(f), &f.data)?;
+            w.write_frame(f.secs, f.frac, &f.data)?;
             passed += 1;
             continue;
         };
@@ -151,7 +143,7 @@ fn lso(mss: u16, input: &Path, output: &Path, ipid: IpId) -> Result<()> {
             wrong_seeds += 1;
         }
         for s in segs.iter() {
-            w.write_frame(f.secs, micros(f), s)?;
+            w.write_frame(f.secs, f.frac, s)?;
         }
         segmented += 1;
         segments += segs.len();
@@ -197,7 +189,7 @@ fn csum(input: &Path, output: &Path) -> Result<()> {
             }
             _ => passed += 1,
         }
-        w.write_frame(f.secs, micros(f), &data)?;
+        w.write_frame(f.secs, f.frac, &data)?;
     }
     w.into_inner()?.flush()?;
     println!(

@@ -109,6 +109,8 @@ pub struct Decision {
     pub replica_to: Option<IpAddr>,
     /// The decision's steps, as [`hnv_core::switch::Trace`] records them.
     pub steps: Vec<Step>,
+    /// The events the decision raised (also kept in [`Host::events`]).
+    pub events: Vec<Event>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -464,13 +466,14 @@ impl Fabric {
         verdict: Verdict,
     ) {
         let h = &mut self.hosts[host];
-        h.events.extend(trace.events);
+        h.events.extend_from_slice(&trace.events);
         self.decisions.push(Decision {
             host: h.name.clone(),
             from,
             input,
             replica_to,
             steps: trace.steps,
+            events: trace.events,
             verdict,
         });
     }

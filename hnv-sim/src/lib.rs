@@ -6,9 +6,9 @@
 //!
 //! [`fabric`] is the fabric: hosts running `hnv_core::switch::Switch` over their compiled
 //! tables, VMs on their ports, one provider L2 segment between the uplinks; it carries
-//! frames and executes verdicts, and records every frame on every link. [`pcap`] is a
-//! dependency-free reader and writer of classic pcap files (Ethernet link type) that
-//! Wireshark and tshark open.
+//! frames and executes verdicts, and records every frame on every link. [`pcap`] reads
+//! pcap (microsecond or nanosecond, either byte order) and pcapng captures of Ethernet
+//! frames and writes pcap files that Wireshark and tshark open, without dependencies.
 //!
 //! [`seed`] is the seed fabric of the packet-flow figures: the example policy with a VM
 //! on every port.
