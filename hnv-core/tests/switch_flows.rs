@@ -1422,3 +1422,136 @@ fn provider_neighbours_are_learned_from_arp_on_the_uplink() {
     );
     assert_eq!(a2.learned_neighbors().count(), 0);
 }
+
+// ---- regressions found by the switch fuzz targets ---------------------------------------------
+
+/// (src, dst) of an IPv4 GRE packet whose header checksum etherparse verifies.
+fn gre_ipv4(frame: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv4(v4)) = &s.net else {
+        panic!("not IPv4");
+    };
+    let h = v4.header().to_header();
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    assert_eq!(h.protocol, etherparse::IpNumber::GRE);
+    (Ipv4Addr::from(h.source), Ipv4Addr::from(h.destination))
+}
+
+/// GRE a tenant sends through IP rewrite reaches the peer VM as GRE; it is never taken
+/// for NVGRE and decapsulated into whatever VSID its key names (another routing domain).
+#[test]
+fn gre_through_ip_rewrite_is_never_decapsulated_into_another_tenant() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    // Inner: a frame posing as Contoso1 -> Contoso2 (VSID 5001, Contoso's domain).
+    let forged = udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"pwn");
+    let mut gre = vec![0x20, 0x00, 0x65, 0x58];
+    gre.extend_from_slice(&(5001u32 << 8).to_be_bytes());
+    gre.extend_from_slice(&forged);
+    let mut pkt = Vec::new();
+    PacketBuilder::ethernet2(FABRIKAM1.0, FABRIKAM2.0)
+        .ipv4(ip("10.0.0.5").octets(), ip("10.0.0.7").octets(), 64)
+        .write(&mut pkt, etherparse::IpNumber::GRE, &gre)
+        .unwrap();
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_FABRIKAM1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    assert_eq!(
+        gre_ipv4(f.bytes()),
+        (ip("192.168.4.51"), ip("192.168.4.52"))
+    );
+    // HostB: the Nat PA's traffic goes to Fabrikam2, still GRE, never to Contoso2.
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_FABRIKAM2)
+    );
+    assert_eq!(gre_ipv4(f.bytes()), (ip("10.0.0.5"), ip("10.0.0.7")));
+    assert_eq!(f.bytes()[14..], pkt[14..], "the GRE packet arrives as sent");
+    assert_eq!(b.stats().vsid(Vsid::new(5001).unwrap()).forwarded, 0);
+}
+
+/// Provider-network VLAN tags stay on the provider network: IP-rewrite traffic arriving
+/// tagged is delivered to the VM untagged.
+#[test]
+fn ip_rewrite_ingress_strips_a_provider_vlan_tag() {
+    let (mut a, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let pkt = fabrikam_frames().remove(0);
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_FABRIKAM1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let mut tagged = f.bytes()[..12].to_vec();
+    tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+    tagged.extend_from_slice(&f.bytes()[12..]);
+    let mut f = Buf::new(&tagged);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_FABRIKAM2)
+    );
+    assert_eq!(f.bytes().len(), pkt.len(), "4 bytes shorter than tagged");
+    assert_eq!(f.bytes()[12..14], [0x08, 0x00], "no tag left");
+    assert_eq!(eth_addrs(f.bytes()), (FABRIKAM2, MAC_DFGW));
+    assert_eq!(f.bytes()[14..], pkt[14..]);
+}
+
+/// An ICMP message too short to be an echo request is not answered (an answer would be
+/// a request again, bounced between hosts for ever).
+#[test]
+fn a_truncated_echo_to_an_own_pa_is_not_answered() {
+    let (_, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(UPLINK_A.0, UPLINK_B.0)
+        .ipv4(ip("192.168.4.11").octets(), ip("192.168.4.22").octets(), 64)
+        .write(&mut frame, etherparse::IpNumber::ICMP, &[8, 0, 0])
+        .unwrap();
+    let mut f = Buf::new(&frame);
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NotGre)
+    );
+    assert_eq!(f.bytes(), &frame[..], "left as it was");
+}
+
+/// An echo reply whose message sums to zero (id 0, sequence 0, no data) carries checksum
+/// 0xffff, the only one receivers accept, not 0x0000.
+#[test]
+fn echo_reply_checksum_is_right_when_the_message_sums_to_zero() {
+    let (_, mut b) = hosts(SEED);
+    let mut ev = Vec::new();
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(UPLINK_A.0, UPLINK_B.0)
+        .ipv4(ip("192.168.4.11").octets(), ip("192.168.4.22").octets(), 64)
+        .icmpv4_echo_request(0, 0)
+        .write(&mut frame, b"")
+        .unwrap();
+    let mut f = Buf::new(&frame);
+    assert_eq!(from_wire(&mut b, &mut f, &mut ev), Verdict::Reply);
+    let icmp = &f.bytes()[34..];
+    assert_eq!(icmp, [0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+    let s = SlicedPacket::from_ethernet(f.bytes()).unwrap();
+    let Some(etherparse::TransportSlice::Icmpv4(reply)) = &s.transport else {
+        panic!()
+    };
+    assert_eq!(
+        reply.checksum(),
+        reply.header().icmp_type.calc_checksum(reply.payload())
+    );
+}
+
+/// A VM's frame to its own MAC is not sent back to it (no hairpin).
+#[test]
+fn a_frame_to_the_senders_own_mac_is_not_hairpinned() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    let own = udp(CONTOSO1, CONTOSO1, ip("10.0.0.5"), ip("10.0.0.5"), b"me");
+    let mut f = Buf::new(&own);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::Drop(DropReason::NoLocalPort)
+    );
+}

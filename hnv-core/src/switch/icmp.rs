@@ -127,12 +127,18 @@ pub(super) fn is_echo_request_to(frame: &[u8], pa: Ipv4Addr) -> bool {
         return false;
     };
     let h = ip.header();
+    // An echo request has at least its 8-byte header (type, code, checksum, id, sequence);
+    // anything shorter is not one, and answering it would echo a request back.
     h.dst() == pa
         && h.protocol == ip_proto::ICMP
         && !h.is_fragment()
+        && ip.payload().len() >= ECHO_HEADER_LEN
         && ip.payload().first() == Some(&8)
         && ip.payload().get(1) == Some(&0)
 }
+
+/// Type, code, checksum, identifier and sequence number of an ICMP echo message.
+const ECHO_HEADER_LEN: usize = 8;
 
 /// Turns an ICMPv4 echo request (checked by [`is_echo_request_to`]) into its reply from
 /// `mac`: addresses swapped, type 0, TTL 64, checksums updated.
@@ -157,11 +163,14 @@ pub(super) fn echo_reply(frame: &mut [u8], mac: MacAddr) {
     let new_word = u16::from(h.ttl) << 8 | u16::from(h.protocol);
     h.checksum
         .set(checksum::update_u16(h.checksum.get(), old_word, new_word));
+    // The ICMP checksum is computed afresh rather than updated: an incremental update of a
+    // message that sums to zero (id 0, sequence 0, zero data) gives 0x0000 where 0xffff is
+    // the only correct value, and a ping to a PA is not the data path.
     let payload = ip.payload_mut();
-    if let Some(&[t, code, c0, c1]) = payload.get(..4).and_then(|w| <&[u8; 4]>::try_from(w).ok()) {
-        let old = u16::from(t) << 8 | u16::from(code);
-        let n = checksum::update_u16(u16::from_be_bytes([c0, c1]), old, u16::from(code));
+    if payload.len() >= ECHO_HEADER_LEN {
         put(payload, 0, &[0]);
+        put(payload, 2, &[0, 0]);
+        let n = checksum::of(payload);
         put(payload, 2, &n.to_be_bytes());
     }
 }

@@ -613,8 +613,13 @@ impl<T: HostTables> Switch<T> {
             return self.route(vsid, port_mac, ip, events);
         }
         if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
-            // Fig. 1-7: switched locally; the filter is not involved.
-            return Action::Forward(Verdict::ToPort(p));
+            // Fig. 1-7: switched locally; the filter is not involved. A frame to the
+            // sender's own MAC is not sent back to it (no hairpin), as on VSID-0 ports.
+            return Action::Forward(if p == port {
+                Verdict::Drop(DropReason::NoLocalPort)
+            } else {
+                Verdict::ToPort(p)
+            });
         }
         let Some(rec) = self.record_by_mac(vsid, dst).copied() else {
             if let Some(ip) = ip {
@@ -698,7 +703,11 @@ impl<T: HostTables> Switch<T> {
                     }));
                 }
                 if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
-                    return Action::Forward(Verdict::ToPort(p));
+                    return Action::Forward(if p == port {
+                        Verdict::Drop(DropReason::NoLocalPort)
+                    } else {
+                        Verdict::ToPort(p)
+                    });
                 }
                 match self.record_by_mac(vsid, dst).copied() {
                     Some(rec) => self.toward_record(vsid, port_mac, &rec, None, None, events),
@@ -1071,10 +1080,13 @@ impl<T: HostTables> Switch<T> {
             });
         }
         if let Some(ip) = ip_info(eth.ethertype(), eth.payload()) {
+            // A Nat PA belongs to its one VM: whatever reaches it — GRE included — is that
+            // VM's IP-rewrite traffic and is never decapsulated, so a tenant sending GRE
+            // through IP rewrite cannot inject NVGRE into another routing domain.
+            if let Some(a) = self.rewrite_ingress(ip) {
+                return Some(a);
+            }
             if ip.protocol != crate::wire::ip_proto::GRE {
-                if let Some(a) = self.rewrite_ingress(ip) {
-                    return Some(a);
-                }
                 // `ping -p`: echo requests to this host's own PAs are answered.
                 return Some(match ip.dst {
                     IpAddr::V4(pa)
@@ -1193,6 +1205,12 @@ impl<T: HostTables> Switch<T> {
                 then,
             } => match rewrite::rewrite_ips(frame.data_mut(), src, dst) {
                 Ok(()) => {
+                    // A VM gets plain Ethernet: a provider-network VLAN tag goes (the
+                    // 12 address bytes move up by 4; the packet stays where it is). The
+                    // bytes left in front of the frame are the ones it arrived with.
+                    if matches!(then, Verdict::ToPort(_)) {
+                        strip_vlan_tag(frame);
+                    }
                     set_macs(frame.data_mut(), eth_dst, eth_src);
                     then
                 }
@@ -1311,6 +1329,19 @@ fn arp_reply(frame: &mut [u8], mac: MacAddr) -> Verdict {
 /// True for IPv6 link-local unicast addresses (fe80::/10).
 fn is_link_local(ip: IpAddr) -> bool {
     matches!(ip, IpAddr::V6(a) if a.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80))
+}
+
+/// Removes one 802.1Q / 802.1ad tag from the front of `frame`, if it has one.
+fn strip_vlan_tag<P: PacketBuf + ?Sized>(frame: &mut P) {
+    let tagged = frame
+        .data()
+        .get(12..14)
+        .and_then(|t| <[u8; 2]>::try_from(t).ok())
+        .is_some_and(|t| EtherType(u16::from_be_bytes(t)).is_vlan_tag());
+    if tagged && frame.len() >= 18 {
+        frame.data_mut().copy_within(0..12, 4);
+        let _ = frame.pull_front(4);
+    }
 }
 
 /// Sets the Ethernet destination and source.
