@@ -5,7 +5,9 @@ frames instead of having to discover checksums and NVGRE framing from scratch).
 
     python3 fuzz/seeds/gen.py
 
-Every seed starts with the target's mode byte (see the doc comment of each target).
+Every seed starts with the target's mode / selector bytes (see the doc comment of each
+target). The switch targets' seeds use the hosts, MACs, addresses and VSIDs of
+docs/examples/seed-policy.json.
 """
 import os
 import struct
@@ -46,9 +48,9 @@ def ipv4(src, dst, proto, payload, options=b"", flags_frag=0x4000, tos=0):
     return h + payload
 
 
-def ipv6(src, dst, nh, payload, tc=0, flow=0x12345):
+def ipv6(src, dst, nh, payload, tc=0, flow=0x12345, hop=64):
     vtf = 6 << 28 | tc << 20 | flow
-    return struct.pack("!IHBB", vtf, len(payload), nh, 64) + src + dst + payload
+    return struct.pack("!IHBB", vtf, len(payload), nh, hop) + src + dst + payload
 
 
 def pseudo4(src, dst, proto, length):
@@ -181,6 +183,136 @@ SEEDS = {
         "raw_ns": b"\x0f" + NS,
         "raw_na": b"\x0f" + NA,
     },
+}
+
+# --- switch targets: docs/examples/seed-policy.json ------------------------------------------
+# HostA ports: 0 Contoso1, 1 Contoso3, 2 Contoso4, 3 Fabrikam1; HostB: 0 Contoso2,
+# 1 Contoso5, 2 Fabrikam2.
+CONTOSO1, CONTOSO2 = MAC_A, MAC_B
+CONTOSO3 = bytes.fromhex("00155d000003")
+CONTOSO4 = bytes.fromhex("00155d000004")
+FABRIKAM1, FABRIKAM2 = bytes.fromhex("00155d000101"), bytes.fromhex("00155d000102")
+MAC_DFGW = bytes.fromhex("02005e000101")
+UPLINK_A, UPLINK_B = bytes.fromhex("020000000a01"), bytes.fromhex("020000000b01")
+BCAST = b"\xff" * 6
+CA_C3, CA_C4, CA_C5, CA_GW = bytes([10, 0, 0, 6]), bytes([10, 0, 1, 6]), bytes([10, 0, 1, 7]), \
+    bytes([10, 0, 0, 1])
+NAT_A4, NAT_B4 = bytes([192, 168, 4, 51]), bytes([192, 168, 4, 52])
+# A provider host that is no static neighbour of HostA (its MAC is learned from ARP).
+PEER_MAC, PEER_PA4 = bytes.fromhex("020000000c01"), bytes([192, 168, 4, 99])
+LL_C1 = LL_A6
+LL_C2 = LL_B6
+SNM_C2 = SNM_B6
+V6_UNSPEC = b"\0" * 16
+
+
+def pad60(frame):
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+def udp4(src_mac, dst_mac, src, dst, payload=b"hnv"):
+    return eth(dst_mac, src_mac, 0x0800, ipv4(src, dst, 17, udp(40000, 7, payload, lambda n: pseudo4(
+        src, dst, 17, n))))
+
+
+def tcp4(src_mac, dst_mac, src, dst):
+    seg = tcp(51514, 443, 0x02, bytes.fromhex("020405b4"), b"", lambda n: pseudo4(src, dst, 6, n))
+    return eth(dst_mac, src_mac, 0x0800, ipv4(src, dst, 6, seg))
+
+
+def arp_frame(op, src_mac, dst_mac, spa, tpa, tha=b"\0" * 6):
+    return pad60(eth(dst_mac, src_mac, 0x0806, arp(op, src_mac, spa, tha, tpa)))
+
+
+def ns_frame(src_mac, src_ip, target, dst_ip, dst_mac):
+    opt = b"" if src_ip == V6_UNSPEC else b"\x01\x01" + src_mac
+    msg = icmp6(135, 0, b"\0\0\0\0" + target + opt, src_ip, dst_ip)
+    return eth(dst_mac, src_mac, 0x86DD, ipv6(src_ip, dst_ip, 58, msg, flow=0, hop=255))
+
+
+def nvgre4(inner, vsid, src_pa=PA_B4, dst_pa=PA_A4, src_mac=UPLINK_B, dst_mac=UPLINK_A, vlan=None):
+    return eth(dst_mac, src_mac, 0x0800, ipv4(src_pa, dst_pa, 47, gre(inner, key=nvgre_key(vsid, 0x5a))),
+               vlan=vlan)
+
+
+def port_seed(frame, port=0, host_b=False, headroom=0, mode=0, then=None):
+    """switch_port: selector (bit 7 HostB, bit 6 a port id past the last, bits 0..=5 the
+    port), headroom, fix-ups, length, frame, then optionally (selector, fix-ups, second
+    frame)."""
+    out = bytes([port | (0x80 if host_b else 0), headroom, mode]) + struct.pack("!H", len(frame)) + frame
+    if then is not None:
+        sel2, frame2 = then
+        out += bytes([sel2, 0]) + frame2
+    return out
+
+
+def wire_seed(frame, host_b=False, headroom=0, mode=0, then=None):
+    """switch_wire: mode (bit 7 HostB, bits 0..=2 fix-ups), headroom, length, frame, then
+    optionally (fix-ups, second frame)."""
+    out = bytes([mode | (0x80 if host_b else 0), headroom]) + struct.pack("!H", len(frame)) + frame
+    if then is not None:
+        out += bytes([0]) + then
+    return out
+
+
+ARP_REMOTE = arp_frame(1, CONTOSO1, BCAST, CA_A4, CA_B4)
+UDP_REMOTE = udp4(CONTOSO1, CONTOSO2, CA_A4, CA_B4)
+INNER_C2_C1 = udp4(CONTOSO2, CONTOSO1, CA_B4, CA_A4)
+ARP_FOR_PA = arp_frame(1, PEER_MAC, BCAST, PEER_PA4, PA_A4)
+PING_PA = eth(UPLINK_A, UPLINK_B, 0x0800, ipv4(PA_B4, PA_A4, 1, ICMP_ECHO))
+
+SEEDS["switch_port"] = {
+    # Figure 1-9: answered on behalf of the remote VM; then the packet goes out as NVGRE.
+    "arp_remote_ca": port_seed(ARP_REMOTE),
+    "arp_then_udp": port_seed(ARP_REMOTE, then=(0, UDP_REMOTE)),
+    "udp_remote_same_vsid": port_seed(UDP_REMOTE),
+    "udp_remote_short_headroom": port_seed(UDP_REMOTE, headroom=0x80 | 40),
+    "arp_reply_remote": port_seed(arp_frame(2, CONTOSO1, CONTOSO2, CA_A4, CA_B4, tha=CONTOSO2)),
+    # Figure 1-7: local VM, flooded locally / delivered.
+    "arp_local_ca": port_seed(arp_frame(1, CONTOSO1, BCAST, CA_A4, CA_C3)),
+    "udp_local_same_vsid": port_seed(udp4(CONTOSO1, CONTOSO3, CA_A4, CA_C3)),
+    # Figure 1-8 / 1-11: the gateway, routed locally and to HostB.
+    "arp_gateway": port_seed(arp_frame(1, CONTOSO1, BCAST, CA_A4, CA_GW)),
+    "tcp_routed_local": port_seed(tcp4(CONTOSO1, MAC_DFGW, CA_A4, CA_C4)),
+    "udp_routed_remote": port_seed(udp4(CONTOSO1, MAC_DFGW, CA_A4, CA_C5)),
+    # IPv6 neighbour discovery: a solicitation (local flood) and DAD (also to HostB).
+    "ipv6_ns": port_seed(ns_frame(CONTOSO1, LL_C1, LL_C2, SNM_C2, bytes.fromhex("3333ff000002"))),
+    "ipv6_dad": port_seed(ns_frame(CONTOSO1, V6_UNSPEC, LL_C1, bytes.fromhex(
+        "ff0200000000000000000001ff000001"), bytes.fromhex("3333ff000001"))),
+    "udp_multicast": port_seed(udp4(CONTOSO1, bytes.fromhex("01005e0000fb"), CA_A4,
+                                    bytes([224, 0, 0, 251]))),
+    # IP rewrite (TranslationMethodNat): Fabrikam1 to Fabrikam2, switched and routed.
+    "nat_udp": port_seed(udp4(FABRIKAM1, FABRIKAM2, CA_A4, CA_B4), port=3),
+    "nat_tcp_routed": port_seed(tcp4(FABRIKAM1, MAC_DFGW, CA_A4, CA_B4), port=3),
+    # A Nat VM's own GRE tunnel (an NVGRE-shaped payload with its own VSID) to Fabrikam2.
+    "nat_gre": port_seed(eth(FABRIKAM2, FABRIKAM1, 0x0800, ipv4(CA_A4, CA_B4, 47, gre(
+        udp4(FABRIKAM1, FABRIKAM2, CA_A4, CA_B4), key=nvgre_key(7001, 0)))), port=3),
+    # Too big once encapsulated: ICMP fragmentation needed from the gateway.
+    "udp_too_big": port_seed(udp4(CONTOSO1, CONTOSO2, CA_A4, CA_B4, b"x" * 1452)),
+    # HostB's Contoso2 to Contoso1; an unknown port; a spoofed CA.
+    "hostb_udp": port_seed(INNER_C2_C1, host_b=True),
+    "unknown_port": port_seed(UDP_REMOTE, port=0x45),
+    "spoofed_ca": port_seed(udp4(CONTOSO1, CONTOSO2, bytes([10, 0, 0, 9]), CA_B4)),
+}
+
+SEEDS["switch_wire"] = {
+    # Figure 1-9 / 1-11: NVGRE from HostB's PA to HostA's VMs.
+    "nvgre_to_vm": wire_seed(nvgre4(INNER_C2_C1, 5001)),
+    "nvgre_vlan_to_vm": wire_seed(nvgre4(INNER_C2_C1, 5001, vlan=7)),
+    "nvgre_arp_broadcast": wire_seed(nvgre4(arp_frame(1, CONTOSO2, BCAST, CA_B4, CA_A4), 5001)),
+    "nvgre_routed_6001": wire_seed(nvgre4(udp4(MAC_DFGW, CONTOSO4, CA_C5, CA_C4), 6001)),
+    "nvgre_not_our_pa": wire_seed(nvgre4(INNER_C2_C1, 5001, dst_pa=bytes([192, 168, 4, 33]))),
+    "nvgre_hostb": wire_seed(nvgre4(udp4(CONTOSO1, CONTOSO2, CA_A4, CA_B4), 5001, src_pa=PA_A4,
+                                    dst_pa=PA_B4, src_mac=UPLINK_A, dst_mac=UPLINK_B),
+                             host_b=True),
+    # The provider network: ARP for HostA's PA (request, reply), a ping to the PA.
+    "arp_for_pa": wire_seed(ARP_FOR_PA),
+    "arp_reply_to_pa": wire_seed(arp_frame(2, PEER_MAC, UPLINK_A, PEER_PA4, PA_A4, tha=UPLINK_A)),
+    "icmp_echo_to_pa": wire_seed(PING_PA),
+    "arp_then_ping": wire_seed(ARP_FOR_PA, then=PING_PA),
+    # IP rewrite ingress: Fabrikam2's PA to Fabrikam1's.
+    "nat_udp_in": wire_seed(udp4(UPLINK_B, UPLINK_A, NAT_B4, NAT_A4)),
+    "nat_tcp_in": wire_seed(tcp4(UPLINK_B, UPLINK_A, NAT_B4, NAT_A4)),
 }
 
 for target, seeds in SEEDS.items():
