@@ -7,6 +7,7 @@ mod explain;
 mod offload;
 mod pcap_cmd;
 mod policy_cmd;
+mod run;
 mod trace;
 
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ enum Command {
     Pcap(pcap_cmd::PcapArgs),
     /// Explain how one host's switch decides for a probe packet, step by step.
     Trace(trace::TraceArgs),
+    /// Run one host's data plane on Linux: AF_XDP on the uplink and VM ports (TAP for
+    /// ports whose interface starts with "tap") until SIGINT/SIGTERM.
+    Run(run::RunArgs),
     /// Apply the software NIC (NVGRE task offload) to a capture: segment, fill checksums,
     /// or print RSS hashes and queues.
     Offload {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Pcap(args) => pcap_cmd::run(&args),
         Command::Trace(args) => trace::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Offload { command } => offload::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

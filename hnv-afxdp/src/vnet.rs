@@ -1,0 +1,223 @@
+//! The virtio-net header a TAP device with `IFF_VNET_HDR` puts in front of every frame
+//! (`struct virtio_net_hdr`, 10 bytes, little-endian on the hosts this runs on), and the
+//! software completion of a partial checksum it announces.
+
+use hnv_core::wire::checksum::Checksum;
+
+/// Length of the header (without the `num_buffers` field of mergeable buffers).
+pub const VNET_HDR_LEN: usize = 10;
+
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum at `csum_start + csum_offset` holds only
+/// the pseudo-header sum; the sum over `csum_start..` must still be folded in.
+pub const F_NEEDS_CSUM: u8 = 1;
+
+/// `VIRTIO_NET_HDR_GSO_NONE`.
+pub const GSO_NONE: u8 = 0;
+
+/// `VIRTIO_NET_HDR_GSO_ECN`, a flag on top of the GSO type.
+const GSO_ECN: u8 = 0x80;
+
+/// A parsed virtio-net header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VnetHdr {
+    /// `flags` (`F_NEEDS_CSUM`, …).
+    pub flags: u8,
+    /// `gso_type` (`GSO_NONE`, TCPv4 1, UDP 3, TCPv6 4; ECN flag 0x80).
+    pub gso_type: u8,
+    /// `hdr_len`.
+    pub hdr_len: u16,
+    /// `gso_size`.
+    pub gso_size: u16,
+    /// `csum_start`: offset of the checksummed region from the frame's start.
+    pub csum_start: u16,
+    /// `csum_offset`: offset of the checksum field from `csum_start`.
+    pub csum_offset: u16,
+}
+
+/// Why a frame's header cannot be honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VnetError {
+    /// Fewer than [`VNET_HDR_LEN`] bytes.
+    Short,
+    /// A GSO super-frame (needs segmentation).
+    Gso,
+    /// `csum_start` / `csum_offset` point outside the frame.
+    BadChecksumRange,
+}
+
+impl VnetHdr {
+    /// Parses the first [`VNET_HDR_LEN`] bytes of `b`.
+    pub fn parse(b: &[u8]) -> Result<Self, VnetError> {
+        let h = b.get(..VNET_HDR_LEN).ok_or(VnetError::Short)?;
+        let word = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        Ok(Self {
+            flags: h[0],
+            gso_type: h[1],
+            hdr_len: word(2),
+            gso_size: word(4),
+            csum_start: word(6),
+            csum_offset: word(8),
+        })
+    }
+
+    /// The header's bytes.
+    pub fn to_bytes(self) -> [u8; VNET_HDR_LEN] {
+        let mut b = [0u8; VNET_HDR_LEN];
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        b[2..4].copy_from_slice(&self.hdr_len.to_le_bytes());
+        b[4..6].copy_from_slice(&self.gso_size.to_le_bytes());
+        b[6..8].copy_from_slice(&self.csum_start.to_le_bytes());
+        b[8..10].copy_from_slice(&self.csum_offset.to_le_bytes());
+        b
+    }
+
+    /// True for a GSO super-frame.
+    pub fn is_gso(self) -> bool {
+        self.gso_type & !GSO_ECN != GSO_NONE
+    }
+}
+
+/// Makes `frame` (the bytes after the header) a plain frame: refuses GSO super-frames and
+/// completes a partial checksum. Returns whether a checksum was completed.
+pub fn finish_rx(hdr: VnetHdr, frame: &mut [u8]) -> Result<bool, VnetError> {
+    if hdr.is_gso() {
+        return Err(VnetError::Gso);
+    }
+    if hdr.flags & F_NEEDS_CSUM == 0 {
+        return Ok(false);
+    }
+    complete_checksum(
+        frame,
+        usize::from(hdr.csum_start),
+        usize::from(hdr.csum_offset),
+    )?;
+    Ok(true)
+}
+
+/// Folds the one's-complement sum of `frame[start..]` into the field at `start + offset`
+/// (which holds the pseudo-header sum) and stores the complement there.
+pub fn complete_checksum(frame: &mut [u8], start: usize, offset: usize) -> Result<(), VnetError> {
+    let field = start
+        .checked_add(offset)
+        .filter(|f| f.checked_add(2).is_some_and(|end| end <= frame.len()))
+        .ok_or(VnetError::BadChecksumRange)?;
+    let region = frame.get(start..).ok_or(VnetError::BadChecksumRange)?;
+    let mut sum = Checksum::new().add_bytes(region).finish();
+    // A UDP checksum of 0 means "none"; its one's-complement equal is all ones. For TCP
+    // and ICMP both encodings verify alike.
+    if sum == 0 {
+        sum = 0xffff;
+    }
+    if let Some(f) = frame.get_mut(field..field + 2) {
+        f.copy_from_slice(&sum.to_be_bytes());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hnv_core::wire::checksum;
+
+    /// An Ethernet + IPv4 + UDP frame, checksum field holding the pseudo-header sum only
+    /// (as a stack with checksum offload hands it over), and the fully summed field.
+    fn udp_partial() -> (Vec<u8>, u16) {
+        let payload = b"hello, tap";
+        let udp_len = 8 + payload.len() as u16;
+        let src = [10, 77, 0, 1];
+        let dst = [10, 77, 0, 2];
+        let mut f = vec![0u8; 14 + 20];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&(20 + udp_len).to_be_bytes());
+        f[22] = 64;
+        f[23] = 17;
+        f[26..30].copy_from_slice(&src);
+        f[30..34].copy_from_slice(&dst);
+        let ip_sum = checksum::of(&f[14..34]);
+        f[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+        f.extend_from_slice(&4000u16.to_be_bytes());
+        f.extend_from_slice(&9u16.to_be_bytes());
+        f.extend_from_slice(&udp_len.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(payload);
+        let pseudo = checksum::pseudo_v4(src.into(), dst.into(), 17, udp_len);
+        let full = pseudo.add_bytes(&f[34..]).finish();
+        f[40..42].copy_from_slice(&pseudo.sum().to_be_bytes());
+        (f, full)
+    }
+
+    #[test]
+    fn header_round_trip() {
+        let h = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            gso_type: 1,
+            hdr_len: 54,
+            gso_size: 1448,
+            csum_start: 34,
+            csum_offset: 16,
+        };
+        assert_eq!(VnetHdr::parse(&h.to_bytes()), Ok(h));
+        assert!(h.is_gso());
+        assert!(!VnetHdr::default().is_gso());
+        assert!(!VnetHdr {
+            gso_type: GSO_ECN,
+            ..VnetHdr::default()
+        }
+        .is_gso());
+        assert_eq!(VnetHdr::parse(&[0; 9]), Err(VnetError::Short));
+    }
+
+    #[test]
+    fn partial_checksum_is_completed() {
+        let (mut f, want) = udp_partial();
+        let hdr = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 34,
+            csum_offset: 6,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(hdr, &mut f), Ok(true));
+        assert_eq!(u16::from_be_bytes([f[40], f[41]]), want);
+        let parsed = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(etherparse::TransportSlice::Udp(udp)) = parsed.transport else {
+            panic!("not UDP");
+        };
+        let Some(etherparse::NetSlice::Ipv4(ip)) = parsed.net else {
+            panic!("not IPv4");
+        };
+        let expect = udp
+            .to_header()
+            .calc_checksum_ipv4(&ip.header().to_header(), udp.payload())
+            .unwrap();
+        assert_eq!(udp.checksum(), expect);
+    }
+
+    #[test]
+    fn plain_frames_pass_and_bad_ones_are_refused() {
+        let (mut f, _) = udp_partial();
+        let before = f.clone();
+        assert_eq!(finish_rx(VnetHdr::default(), &mut f), Ok(false));
+        assert_eq!(f, before);
+        let gso = VnetHdr {
+            gso_type: 4,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(gso, &mut f), Err(VnetError::Gso));
+        let out = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 60,
+            csum_offset: 6,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(out, &mut f), Err(VnetError::BadChecksumRange));
+        let edge = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: u16::MAX,
+            csum_offset: u16::MAX,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(edge, &mut f), Err(VnetError::BadChecksumRange));
+    }
+}
