@@ -575,11 +575,10 @@ impl<T: HostTables> Switch<T> {
                 None => Verdict::ToWire,
             });
         };
-        // A port whose MAC has an L2Only record may use any CA (dynamic learning).
-        let learning = self
-            .tables
-            .by_mac(vsid, port_mac)
-            .is_some_and(|r| r.record_type == RecordType::L2Only);
+        // The port's own record (looked up once per frame). A port whose MAC has an
+        // L2Only record may use any CA (dynamic learning).
+        let own = self.tables.by_mac(vsid, port_mac).copied();
+        let learning = own.is_some_and(|r| r.record_type == RecordType::L2Only);
         let ethertype = eth.ethertype();
         let dst = eth.dst();
         if ethertype == EtherType::ARP {
@@ -595,7 +594,13 @@ impl<T: HostTables> Switch<T> {
         if let Some(ip) = ip {
             // Link-local IPv6 sources (neighbour discovery, router solicitation) stay on
             // the virtual subnet and are not CAs of the policy.
-            if !learning && !is_link_local(ip.src) && !self.owns_ca(vsid, port_mac, ip.src) {
+            // The usual case, the port's own record's CA, needs no second lookup.
+            let own_ca = own.is_some_and(|r| r.ca == ip.src);
+            if !learning
+                && !own_ca
+                && !is_link_local(ip.src)
+                && !self.owns_ca(vsid, port_mac, ip.src)
+            {
                 return Action::Drop(DropReason::SpoofedSourceCa);
             }
         }

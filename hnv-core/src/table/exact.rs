@@ -239,6 +239,11 @@ impl TableKey for PaKey {
     #[inline]
     fn table_hash(&self) -> u64 {
         let (lo, hi) = addr_words(self.pa);
+        if self.family.get() == FAMILY_V4 {
+            // IPv4 (the usual underlay): the 4 address bytes and the tag in one word, one
+            // mixing round instead of three.
+            return hash_words([hi >> 32 | u64::from(FAMILY_V4) << 32]);
+        }
         hash_words([lo, hi, u64::from(self.family.get())])
     }
 }
@@ -1115,6 +1120,31 @@ mod tests {
         assert_eq!(mem::size_of::<MacKey>(), 12);
         assert_eq!(mem::size_of::<PaKey>(), 17);
         assert_eq!(mem::size_of::<Option<CaKey>>(), 20);
+    }
+
+    #[test]
+    fn ipv4_pa_hash_spreads_and_differs_from_v4_mapped() {
+        // The one-word IPv4 PA hash: 65,536 sequential PAs fill 1024 buckets evenly, and
+        // an IPv4 PA and its v4-mapped IPv6 form hash (and compare) differently.
+        let mut buckets = [0u32; 1024];
+        for i in 0..65_536u32 {
+            let pa = IpAddr::V4(Ipv4Addr::from(0xc0a8_0000 | i));
+            buckets[home(PaKey::new(pa).table_hash(), 1024)] += 1;
+        }
+        let max = buckets.iter().max().copied().unwrap();
+        let min = buckets.iter().min().copied().unwrap();
+        assert!(
+            (32..=100).contains(&min) && (32..=100).contains(&max),
+            "{min} {max}"
+        );
+        let v4 = Ipv4Addr::new(192, 168, 4, 22);
+        let (k4, k6) = (
+            PaKey::new(IpAddr::V4(v4)),
+            PaKey::new(IpAddr::V6(v4.to_ipv6_mapped())),
+        );
+        assert_ne!(k4, k6);
+        assert_ne!(k4.table_hash(), k6.table_hash());
+        assert_eq!(k4.pa(), IpAddr::V4(v4));
     }
 
     #[test]
