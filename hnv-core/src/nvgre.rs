@@ -1032,12 +1032,14 @@ mod fast {
         ))
     }
 
-    /// The outer headers of an untagged IPv4 NVGRE frame.
+    /// The outer headers of an untagged IPv4 NVGRE frame, the IPv4 header as five
+    /// big-endian words: written with the same widths `inspect` reads them with (see
+    /// `encap`).
     #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
     #[repr(C)]
     struct OuterV4 {
         eth: EthernetHeader,
-        ip: Ipv4Header,
+        ip: [U32; 5],
         gre_word: U32,
         key: U32,
     }
@@ -1102,16 +1104,20 @@ mod fast {
                 h.eth.dst = p.dst_mac;
                 h.eth.src = p.src_mac;
                 h.eth.ethertype = U16::new(EtherType::IPV4.0);
-                h.ip.version_ihl = 0x45;
-                h.ip.tos = tos;
-                h.ip.total_len = U16::new(total);
-                h.ip.ident = U16::new(p.ip_id);
-                h.ip.flags_frag = U16::new(flags_frag);
-                h.ip.ttl = p.ttl;
-                h.ip.protocol = ip_proto::GRE;
-                h.ip.checksum = U16::new(sum.finish());
-                h.ip.src = src.octets();
-                h.ip.dst = dst.octets();
+                // Whole 32-bit words, as `inspect` loads them: a load that spans several
+                // narrower stores cannot be forwarded from them and waits for them to
+                // retire (a frame encapsulated, then inspected, e.g. looped back).
+                h.ip = [
+                    U32::new(0x4500_0000 | u32::from(tos) << 16 | u32::from(total)),
+                    U32::new(u32::from(p.ip_id) << 16 | u32::from(flags_frag)),
+                    U32::new(
+                        u32::from(p.ttl) << 24
+                            | u32::from(ip_proto::GRE) << 16
+                            | u32::from(sum.finish()),
+                    ),
+                    U32::new(src.to_bits()),
+                    U32::new(dst.to_bits()),
+                ];
                 h.gre_word = U32::new(NVGRE_WORD);
                 h.key = key;
                 OVERHEAD_V4
