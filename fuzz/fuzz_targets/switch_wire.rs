@@ -41,8 +41,9 @@ mod common;
 use std::net::IpAddr;
 
 use common::{
-    be16, check_counted, check_flood, check_rewrite, check_vsid_counted, fix_up, icmpv6_verifies,
-    ipv4_checksums, ipv4_lengths, l3_of, mac_at, rd, tables, v4_at, v6_at, Frame, Sink, Sw,
+    be16, check_action, check_counted, check_flood, check_rewrite, check_vsid_counted, fix_up,
+    icmpv6_verifies, ipv4_checksums, ipv4_lengths, l3_of, mac_at, rd, tables, v4_at, v6_at, Frame,
+    Sink, Sw,
 };
 use hnv_core::nvgre::{self, Nvgre};
 use hnv_core::policy::{LookupTable, NeighborTable, Rule};
@@ -87,23 +88,7 @@ fn one(sw: &mut Sw, mode: u8, raw: &[u8], headroom: usize) {
     }
 
     let action = sink.action.expect("no decision traced");
-    match action {
-        Action::Forward(v) => {
-            assert_eq!(verdict, v, "verdict of {action:?}");
-            assert!(
-                f.mem == mem && f.off == headroom,
-                "{action:?} changed the frame"
-            );
-        }
-        Action::Drop(r) => assert_eq!(verdict, Verdict::Drop(r), "verdict of {action:?}"),
-        _ => {}
-    }
-    if let Verdict::Drop(_) = verdict {
-        assert!(
-            f.mem == mem && f.off == headroom && f.len == bytes.len(),
-            "{verdict:?} after {action:?} changed the buffer"
-        );
-    }
+    check_action(action, verdict, &f, &mem, headroom, bytes.len());
 
     match verdict {
         Verdict::Drop(_) => {}

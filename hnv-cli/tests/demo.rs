@@ -35,25 +35,9 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-/// tshark's fields for every frame of `pcap`, with IPv4/UDP/ICMP checksum checking on.
+/// tshark's fields for every frame of `pcap`, checksum checking on (`hnv_sim::tshark`).
 fn tshark_fields(pcap: &Path, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(pcap);
-    for o in ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"] {
-        cmd.args(["-o", o]);
-    }
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
-        .output()
-        .expect("tshark not found: scripts/test installs it (Debian package tshark)");
-    assert!(out.status.success(), "tshark: {}", text(&out.stderr));
-    text(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
+    hnv_sim::tshark::fields(pcap, fields).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

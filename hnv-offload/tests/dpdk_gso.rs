@@ -241,7 +241,7 @@ fn librte_gso_agrees_on_ipv4_gre_tcp() {
     let rows = common::tshark(&frames, &["ip.checksum.status", "tcp.checksum.status"]);
     assert_eq!(rows.len(), frames.len());
     for r in rows {
-        assert_eq!(r[0], "1,1");
+        assert_eq!(r[0], "1;1", "outer and inner IPv4 header checksums");
         assert_eq!(r[1], "1");
     }
 }

@@ -204,7 +204,7 @@ fn tshark_validates_every_checksum() {
         // 2 = Unverified.
         let v4_headers = usize::from(frame[12..14] == [8, 0] || frame[16..18] == [8, 0])
             + usize::from(!what.contains("inner_v6 true"));
-        let statuses: Vec<&str> = row[0].split(',').filter(|v| !v.is_empty()).collect();
+        let statuses: Vec<&str> = row[0].split(';').filter(|v| !v.is_empty()).collect();
         assert_eq!(statuses.len(), v4_headers, "IPv4 headers decoded in {what}");
         for v in statuses {
             assert_eq!(v, "1", "IP checksum status {v} in {what}");

@@ -10,6 +10,8 @@
 //! pcap (microsecond or nanosecond, either byte order) and pcapng captures of Ethernet
 //! frames and writes pcap files that Wireshark and tshark open, without dependencies.
 //!
+//! [`tshark`] reads captures back with tshark, an independent decoder, for tests.
+//!
 //! [`seed`] is the seed fabric of the packet-flow figures: the example policy with a VM
 //! on every port.
 //!
@@ -20,4 +22,5 @@
 pub mod fabric;
 pub mod pcap;
 pub mod seed;
+pub mod tshark;
 pub mod vm;

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Command;
 
 use hnv_core::ids::MacAddr;
 use hnv_core::switch::{Event, Verdict};
@@ -258,29 +257,9 @@ fn contoso_cannot_reach_fabrikam_and_drops_are_counted() {
     nobody_else_got_anything(&f, &["Contoso4"]);
 }
 
+/// tshark's fields for every frame of `pcap`, checksum checking on (`hnv_sim::tshark`).
 fn tshark_fields(pcap: &Path, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(pcap);
-    for o in ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"] {
-        cmd.args(["-o", o]);
-    }
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
-        .output()
-        .expect("tshark not found: scripts/test installs it (Debian package tshark)");
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
+    hnv_sim::tshark::fields(pcap, fields).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

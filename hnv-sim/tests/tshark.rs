@@ -3,7 +3,6 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::process::Command;
 
 use etherparse::PacketBuilder;
 use hnv_core::buf::{FrameBuf, PacketBuf};
@@ -105,33 +104,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// tshark's fields for every frame of `pcap`, checksum checking on (`hnv_sim::tshark`).
 fn tshark_fields(pcap: &Path, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(pcap);
-    for o in [
-        "ip.check_checksum:TRUE",
-        "tcp.check_checksum:TRUE",
-        "udp.check_checksum:TRUE",
-    ] {
-        cmd.args(["-o", o]);
-    }
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
-        .output()
-        .expect("tshark not found: scripts/test installs it (Debian package tshark)");
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
+    hnv_sim::tshark::fields(pcap, fields).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

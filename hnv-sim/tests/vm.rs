@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
-use std::process::Command;
 
 use etherparse::{ArpOperation, LinkSlice, NetSlice, SlicedPacket, TransportSlice};
 use hnv_core::ids::MacAddr;
@@ -714,33 +713,9 @@ fn full_exchange() -> Vec<Vec<u8>> {
     wire
 }
 
+/// tshark's fields for every frame of `pcap`, checksum checking on (`hnv_sim::tshark`).
 fn tshark_fields(pcap: &Path, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(pcap);
-    for o in [
-        "ip.check_checksum:TRUE",
-        "tcp.check_checksum:TRUE",
-        "udp.check_checksum:TRUE",
-    ] {
-        cmd.args(["-o", o]);
-    }
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
-        .output()
-        .expect("tshark not found: scripts/test installs it (Debian package tshark)");
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect()
+    hnv_sim::tshark::fields(pcap, fields).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -662,3 +662,33 @@ pub fn check_flood(sw: &mut Sw, fl: Flood, frame: &[u8], src_mac: MacAddr, headr
         }
     }
 }
+
+/// The traced action agrees with the verdict: a plain forward or a drop gives the verdict
+/// it names, a forward leaves the frame as it was (`mem` before, at `headroom`), and any
+/// drop leaves the whole buffer untouched (`len` bytes at `headroom`).
+pub fn check_action(
+    action: Action,
+    verdict: Verdict,
+    f: &Frame,
+    mem: &[u8],
+    headroom: usize,
+    len: usize,
+) {
+    match action {
+        Action::Forward(v) => {
+            assert_eq!(verdict, v, "verdict of {action:?}");
+            assert!(
+                f.mem == mem && f.off == headroom,
+                "{action:?} changed the frame"
+            );
+        }
+        Action::Drop(r) => assert_eq!(verdict, Verdict::Drop(r), "verdict of {action:?}"),
+        _ => {}
+    }
+    if let Verdict::Drop(_) = verdict {
+        assert!(
+            f.mem == mem && f.off == headroom && f.len == len,
+            "{verdict:?} after {action:?} changed the buffer"
+        );
+    }
+}

@@ -182,59 +182,8 @@ pub fn empty_sum() -> Checksum {
     Checksum::new()
 }
 
-/// Writes a pcap of `frames` and returns tshark's `-T fields` output for `fields`, with
-/// IP and TCP/UDP checksum checking on. Fails the test when tshark is missing.
+/// tshark's fields for `frames` (`hnv_sim::tshark`: IP and TCP/UDP checksum checking on;
+/// repeated fields joined with `;`). Fails the test when tshark is missing.
 pub fn tshark(frames: &[&[u8]], fields: &[&str]) -> Vec<Vec<String>> {
-    let dir = std::env::temp_dir().join(format!(
-        "hnv-offload-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("frames.pcap");
-    {
-        let file = std::fs::File::create(&path).unwrap();
-        let mut w = hnv_sim::pcap::PcapWriter::new(std::io::BufWriter::new(file)).unwrap();
-        for (i, f) in frames.iter().enumerate() {
-            w.write_frame(i as u32, 0, f).unwrap();
-        }
-        w.into_inner().unwrap();
-    }
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(&path).args([
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-o",
-        "tcp.check_checksum:TRUE",
-        "-o",
-        "udp.check_checksum:TRUE",
-        "-T",
-        "fields",
-        "-E",
-        "separator=|",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
-        .output()
-        .expect("tshark not found: scripts/test installs it (apt-get install tshark)");
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('|').map(str::to_owned).collect())
-        .collect()
+    hnv_sim::tshark::frame_fields(frames, fields).unwrap_or_else(|e| panic!("{e}"))
 }
