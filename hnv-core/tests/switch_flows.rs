@@ -1555,3 +1555,77 @@ fn a_frame_to_the_senders_own_mac_is_not_hairpinned() {
         Verdict::Drop(DropReason::NoLocalPort)
     );
 }
+
+/// With a table large enough for `from_port_batch` to prefetch (tens of thousands of
+/// records), a batch decides and rewrites every frame exactly as one call per frame does.
+#[test]
+fn batches_over_a_large_table_match_single_calls() {
+    let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
+    let records = v["LookupRecords"].as_array_mut().unwrap();
+    for i in 0..20_000u32 {
+        records.push(serde_json::json!({
+            "CustomerAddress": format!("10.9.{}.{}", i / 250, 1 + i % 250),
+            "VirtualSubnetID": 5001,
+            "MACAddress": format!("02-99-00-{:02X}-{:02X}-{:02X}", i >> 16, (i >> 8) & 0xff, i & 0xff),
+            "ProviderAddress": "192.168.4.22",
+            "Rule": "TranslationMethodEncap",
+            "Type": "Static",
+        }));
+    }
+    let (mut single, _) = hosts(&v.to_string());
+    let (mut batch, _) = hosts(&v.to_string());
+    // Contoso1 sends to every 37th record, a few unknown MACs in between.
+    let frames: Vec<Vec<u8>> = (0..600u32)
+        .map(|k| {
+            let i = k * 37 % 20_000;
+            let dst = if k % 50 == 7 {
+                MacAddr([0x02, 0x77, 0, 0, 0, k as u8])
+            } else {
+                MacAddr([0x02, 0x99, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8])
+            };
+            udp(
+                CONTOSO1,
+                dst,
+                ip("10.0.0.5"),
+                Ipv4Addr::new(10, 9, (i / 250) as u8, (1 + i % 250) as u8),
+                b"big",
+            )
+        })
+        .collect();
+    let mut ev = Vec::new();
+    let mut expected = Vec::new();
+    for f in &frames {
+        let mut b = Buf::new(f);
+        let verdict = from_port(&mut single, A_CONTOSO1, &mut b, &mut ev);
+        expected.push((verdict, b.bytes().to_vec()));
+    }
+    let mut mems: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|f| {
+            let mut m = vec![0u8; HEADROOM + f.len()];
+            m[HEADROOM..].copy_from_slice(f);
+            m
+        })
+        .collect();
+    let mut bufs: Vec<FrameBuf<'_>> = mems
+        .iter_mut()
+        .zip(&frames)
+        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
+        .collect();
+    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    batch.from_port_batch(A_CONTOSO1, &mut bufs, &mut verdicts, &mut ev);
+    let mut to_wire = 0;
+    for ((v, b), (ev_v, ev_bytes)) in verdicts.iter().zip(&bufs).zip(&expected) {
+        assert_eq!(v, ev_v);
+        assert_eq!(b.data(), &ev_bytes[..]);
+        to_wire += usize::from(*v == Verdict::ToWire);
+    }
+    assert!(to_wire >= 580, "{to_wire} of 600 encapsulated");
+    assert_eq!(
+        verdicts
+            .iter()
+            .filter(|v| **v == Verdict::Drop(DropReason::NoLookupRecord))
+            .count(),
+        12
+    );
+}

@@ -147,6 +147,14 @@ pub trait LookupTable {
     fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry>;
     /// The record for MAC `mac` in `vsid`.
     fn by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry>;
+    /// A hint that [`LookupTable::by_mac`] for (`vsid`, `mac`) comes soon, in two stages
+    /// for batches over large tables: `stage` 0 starts loading the index slot, a later
+    /// call with `stage` 1 (once that slot has arrived) the record it points to. A no-op
+    /// by default.
+    #[inline]
+    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr, stage: u8) {
+        let _ = (vsid, mac, stage);
+    }
     /// The Nat record whose PA is `pa` (IP rewrite ingress).
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry>;
     /// What is known of `vsid` (routing domain, replication targets).

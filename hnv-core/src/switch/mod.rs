@@ -361,6 +361,10 @@ pub struct Switch<T> {
     neighbors: FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
 }
 
+/// How many frames ahead [`Switch::from_port_batch`] requests a frame's destination
+/// record (and twice that far its index slot).
+const PREFETCH_DISTANCE: usize = 4;
+
 /// Slots of the learned provider-neighbour map (⌊7·N/8⌋ neighbours; a full map keeps the
 /// oldest and counts the refusals in [`Stats::learn_full`]).
 pub const NEIGHBOR_SLOTS: usize = 128;
@@ -496,8 +500,30 @@ impl<T: HostTables> Switch<T> {
         verdicts: &mut [Verdict],
         events: &mut impl EventSink,
     ) {
-        for (f, v) in frames.iter_mut().zip(verdicts.iter_mut()) {
-            *v = self.from_port(port, f, events);
+        // With large tables each frame's destination record is two dependent cache misses
+        // (index slot, then record). The batch overlaps them: the slot of frame `j + 2·D`
+        // and the record of frame `j + D` are requested while frame `j` is decided.
+        let vsid = self.tables.port(port).and_then(|(_, v)| v);
+        let n = frames.len().min(verdicts.len());
+        let hint = |t: &T, frames: &[P], j: usize, stage: u8| {
+            if let (Some(vsid), Some(f)) = (vsid, frames.get(j)) {
+                if let Some(dst) = f.data().get(..6).and_then(|d| <[u8; 6]>::try_from(d).ok()) {
+                    t.prefetch_by_mac(vsid, MacAddr(dst), stage);
+                }
+            }
+        };
+        for j in 0..(2 * PREFETCH_DISTANCE).min(n) {
+            hint(&self.tables, frames, j, 0);
+        }
+        for j in 0..PREFETCH_DISTANCE.min(n) {
+            hint(&self.tables, frames, j, 1);
+        }
+        for j in 0..n {
+            hint(&self.tables, frames, j + 2 * PREFETCH_DISTANCE, 0);
+            hint(&self.tables, frames, j + PREFETCH_DISTANCE, 1);
+            if let (Some(f), Some(v)) = (frames.get_mut(j), verdicts.get_mut(j)) {
+                *v = self.from_port(port, f, events);
+            }
         }
     }
 
