@@ -471,3 +471,24 @@ proptest! {
         prop_assert!(found > 0);
     }
 }
+
+/// Both table kinds put an own PA on its `VlanID` (the switch tags what it sends from it)
+/// and leave the others untagged.
+#[test]
+fn pa_vlans_match_tables() {
+    let mut p = base();
+    p.provider_addresses[0].vlan_id = 7;
+    let t = Tables::compile(&p, "HostA").unwrap();
+    let mut f = Box::new(Roomy::new());
+    f.compile_into(&p, "HostA").unwrap();
+    let pa = p.provider_addresses[0].provider_address;
+    assert_eq!(HostTables::pa_vlan(&t, pa), Some(7));
+    assert_eq!(HostTables::pa_vlan(&*f, pa), Some(7));
+    // HostB's PA has VLAN 0 (none), and it is not HostA's anyway.
+    let other = p.provider_addresses[1].provider_address;
+    assert_eq!(HostTables::pa_vlan(&t, other), None);
+    assert_eq!(HostTables::pa_vlan(&*f, other), None);
+    // Setting 0 takes a PA off its VLAN.
+    f.set_pa_vlan(pa, 0).unwrap();
+    assert_eq!(f.pa_vlan(pa), None);
+}

@@ -1629,3 +1629,52 @@ fn batches_over_a_large_table_match_single_calls() {
         12
     );
 }
+
+/// A PA on a VLAN (`ProviderAddresses[].VlanID`) sends its NVGRE frames tagged with it; the
+/// receiving host reads through the tag and delivers the inner frame unchanged.
+#[test]
+fn nvgre_from_a_pa_on_a_vlan_is_tagged() {
+    let mut policy: serde_json::Value = serde_json::from_str(SEED).unwrap();
+    for pa in policy["ProviderAddresses"].as_array_mut().unwrap() {
+        if pa["ProviderAddress"] == "192.168.4.11" {
+            pa["VlanID"] = 7.into();
+        }
+    }
+    let (mut a, mut b) = hosts(&policy.to_string());
+    let mut ev = Vec::new();
+    let pkt = udp(
+        CONTOSO1,
+        CONTOSO2,
+        ip("10.0.0.5"),
+        ip("10.0.0.7"),
+        b"tagged",
+    );
+    let mut f = Buf::new(&pkt);
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    let wire = f.bytes().to_vec();
+    let sliced = SlicedPacket::from_ethernet(&wire).unwrap();
+    let Some(etherparse::VlanSlice::SingleVlan(tag)) = sliced.vlan() else {
+        panic!("no 802.1Q tag: {:02x?}", &f.bytes()[..18]);
+    };
+    assert_eq!(tag.vlan_identifier().value(), 7);
+    assert_eq!(tag.priority_code_point().value(), 0);
+    let Some(etherparse::NetSlice::Ipv4(outer)) = &sliced.net else {
+        panic!("outer is not IPv4");
+    };
+    let h = outer.header().to_header();
+    assert_eq!(
+        (h.source, h.destination),
+        ([192, 168, 4, 11], [192, 168, 4, 22])
+    );
+    assert_eq!(h.header_checksum, h.calc_header_checksum());
+    assert_eq!(f.bytes().len(), pkt.len() + 42 + 4);
+    // HostB's PA is on no VLAN: its reply would leave untagged; its switch takes ours.
+    assert_eq!(
+        from_wire(&mut b, &mut f, &mut ev),
+        Verdict::ToPort(B_CONTOSO2)
+    );
+    assert_eq!(f.bytes(), &pkt[..]);
+}

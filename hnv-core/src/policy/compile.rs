@@ -54,6 +54,8 @@ pub struct Tables {
     uplink_mac: MacAddr,
     uplink_mtu: u16,
     gateway_mac: MacAddr,
+    /// VLAN ID of each own PA that has one (`ProviderAddresses[].VlanID` ≠ 0).
+    pa_vlans: Vec<(IpAddr, u16)>,
     ports: Vec<PortEntry>,
     records: Vec<LookupEntry>,
     by_ca: GrowMap<CaKey, u32>,
@@ -118,6 +120,7 @@ impl Tables {
             uplink_mac: h.uplink.mac_address,
             uplink_mtu: h.uplink.mtu,
             gateway_mac: h.gateway_mac_address,
+            pa_vlans: pa_vlans(policy, h).collect(),
             ports: h
                 .ports
                 .iter()
@@ -224,6 +227,15 @@ impl Tables {
     /// MAC_DFGW: the MAC that answers for every virtual subnet's gateway.
     pub fn gateway_mac(&self) -> MacAddr {
         self.gateway_mac
+    }
+
+    /// The VLAN ID of own PA `pa` (`New-NetVirtualizationProviderAddress -VlanID`), `None`
+    /// when it has none: frames sent from that PA carry an 802.1Q tag with it.
+    pub fn pa_vlan(&self, pa: IpAddr) -> Option<u16> {
+        self.pa_vlans
+            .iter()
+            .find(|(a, _)| *a == pa)
+            .map(|&(_, v)| v)
     }
 
     /// Local VM ports, in policy order (the index is the port id).
@@ -354,6 +366,9 @@ impl<
         for n in &h.neighbors {
             self.add_neighbor(n.ip_address, n.mac_address)?;
         }
+        for (pa, vlan) in pa_vlans(policy, h) {
+            self.set_pa_vlan(pa, vlan)?;
+        }
         self.set_uplink(h.uplink.mac_address, h.uplink.mtu);
         self.set_gateway_mac(h.gateway_mac_address);
         for port in &h.ports {
@@ -362,6 +377,15 @@ impl<
         }
         Ok(())
     }
+}
+
+/// (PA, VLAN ID) of the host's own PAs that are on a VLAN.
+fn pa_vlans<'p>(policy: &'p Policy, h: &'p Host) -> impl Iterator<Item = (IpAddr, u16)> + 'p {
+    policy
+        .provider_addresses
+        .iter()
+        .filter(move |a| a.vlan_id != 0 && h.provider_addresses.contains(&a.provider_address))
+        .map(|a| (a.provider_address, a.vlan_id))
 }
 
 /// The routing domains the host's ports are in, in port order.

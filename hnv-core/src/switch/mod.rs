@@ -71,6 +71,12 @@ pub trait HostTables: LookupTable + RouteTable + NeighborTable {
     /// MAC and VSID of a port (`None` VSID: not virtualized).
     fn port(&self, port: PortId) -> Option<(MacAddr, Option<Vsid>)>;
 
+    /// The VLAN ID of own PA `pa`, when frames from it are tagged (none by default).
+    fn pa_vlan(&self, pa: IpAddr) -> Option<u16> {
+        let _ = pa;
+        None
+    }
+
     /// True when `pa` is one of this host's PAs.
     fn owns_pa(&self, pa: IpAddr) -> bool {
         self.own_pas().contains(&pa)
@@ -100,6 +106,9 @@ impl HostTables for crate::policy::Tables {
     fn gateway_mac(&self) -> MacAddr {
         crate::policy::Tables::gateway_mac(self)
     }
+    fn pa_vlan(&self, pa: IpAddr) -> Option<u16> {
+        crate::policy::Tables::pa_vlan(self, pa)
+    }
     fn port_count(&self) -> usize {
         self.ports().len()
     }
@@ -128,6 +137,9 @@ impl<
     }
     fn gateway_mac(&self) -> MacAddr {
         Self::gateway_mac(self)
+    }
+    fn pa_vlan(&self, pa: IpAddr) -> Option<u16> {
+        Self::pa_vlan(self, pa)
     }
     fn port_count(&self) -> usize {
         self.ports().len()
@@ -891,7 +903,9 @@ impl<T: HostTables> Switch<T> {
             (IpAddr::V6(src), IpAddr::V6(dst)) => Underlay::V6 { src, dst },
             _ => return Action::Drop(DropReason::NotOurPa),
         };
-        let params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
+        let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
+        // A PA on a VLAN sends tagged (priority 0).
+        params.outer_vlan = self.tables.pa_vlan(src_pa);
         Action::Encap { params, route_to }
     }
 

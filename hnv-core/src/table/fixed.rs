@@ -180,6 +180,8 @@ pub struct FixedTables<
     uplink_mac: MacAddr,
     uplink_mtu: u16,
     gateway_mac: MacAddr,
+    /// VLAN ID of each own PA on a VLAN.
+    pa_vlans: heapless::Vec<(IpAddr, u16), PAS>,
     /// MAC and VSID (`None`: not virtualized) of each VM port, by [`PortId`].
     ports: heapless::Vec<(MacAddr, Option<Vsid>), PORT_CAPACITY>,
 }
@@ -230,8 +232,29 @@ impl<
             uplink_mac: MacAddr([0; 6]),
             uplink_mtu: DEFAULT_MTU,
             gateway_mac: MacAddr([0; 6]),
+            pa_vlans: heapless::Vec::new(),
             ports: heapless::Vec::new(),
         }
+    }
+
+    /// Puts own PA `pa` on VLAN `vlan` (frames sent from it carry an 802.1Q tag; 0 removes
+    /// it).
+    pub fn set_pa_vlan(&mut self, pa: IpAddr, vlan: u16) -> Result<(), FillError> {
+        self.pa_vlans.retain(|(a, _)| *a != pa);
+        if vlan == 0 {
+            return Ok(());
+        }
+        self.pa_vlans
+            .push((pa, vlan))
+            .map_err(|_| FillError::Full(Part::OwnPas))
+    }
+
+    /// The VLAN ID of own PA `pa`, if it is on one.
+    pub fn pa_vlan(&self, pa: IpAddr) -> Option<u16> {
+        self.pa_vlans
+            .iter()
+            .find(|(a, _)| *a == pa)
+            .map(|&(_, v)| v)
     }
 
     /// Sets the uplink's MAC (outer source MAC, the answer to ARP / ND for own PAs) and
