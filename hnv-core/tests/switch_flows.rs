@@ -87,6 +87,18 @@ fn from_wire(sw: &mut Switch<Tables>, buf: &mut Buf, ev: &mut Vec<Event>) -> Ver
     buf.with(|f| sw.from_wire(f, ev))
 }
 
+/// Each frame in its own buffer behind `HEADROOM` bytes (for batches of `FrameBuf`s).
+fn with_headroom(frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    frames
+        .iter()
+        .map(|f| {
+            let mut m = vec![0u8; HEADROOM + f.len()];
+            m[HEADROOM..].copy_from_slice(f);
+            m
+        })
+        .collect()
+}
+
 /// An ARP request "who has `target`? tell `sender_ip`" from `src`, broadcast, 60 bytes.
 fn arp_request(src: MacAddr, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     arp(
@@ -695,14 +707,7 @@ fn batch_gives_each_frame_its_verdict() {
         udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"2"),
         udp(CONTOSO3, CONTOSO2, ip("10.0.0.6"), ip("10.0.0.7"), b"3"),
     ];
-    let mut mems: Vec<Vec<u8>> = frames
-        .iter()
-        .map(|f| {
-            let mut m = vec![0u8; HEADROOM + f.len()];
-            m[HEADROOM..].copy_from_slice(f);
-            m
-        })
-        .collect();
+    let mut mems = with_headroom(&frames);
     let mut bufs: Vec<FrameBuf<'_>> = mems
         .iter_mut()
         .zip(&frames)
@@ -1599,14 +1604,7 @@ fn batches_over_a_large_table_match_single_calls() {
         let verdict = from_port(&mut single, A_CONTOSO1, &mut b, &mut ev);
         expected.push((verdict, b.bytes().to_vec()));
     }
-    let mut mems: Vec<Vec<u8>> = frames
-        .iter()
-        .map(|f| {
-            let mut m = vec![0u8; HEADROOM + f.len()];
-            m[HEADROOM..].copy_from_slice(f);
-            m
-        })
-        .collect();
+    let mut mems = with_headroom(&frames);
     let mut bufs: Vec<FrameBuf<'_>> = mems
         .iter_mut()
         .zip(&frames)

@@ -447,6 +447,26 @@ pub(crate) fn prefetch_value<T>(value: &T) {
     }
 }
 
+/// The two-stage hint for a key whose value indexes `records` (the lookup tables): `stage`
+/// 0 requests the index slot of `key`, `stage` 1 (once that slot has arrived) the record
+/// it points to. Nothing below [`PREFETCH_MIN_ENTRIES`] records.
+#[inline]
+pub(crate) fn prefetch_indexed<K: TableKey, M: ExactMap<K, u32>, R>(
+    index: &M,
+    records: &[R],
+    key: &K,
+    stage: u8,
+) {
+    if records.len() < PREFETCH_MIN_ENTRIES {
+        return;
+    }
+    if stage == 0 {
+        index.prefetch(key);
+    } else if let Some(r) = index.get(key).and_then(|&i| records.get(i as usize)) {
+        prefetch_value(r);
+    }
+}
+
 /// Looks up a burst of keys: `out[j]` receives the value of `keys[j]` (for `j` below the
 /// shorter length). While key `j` is probed, the home slot of key `j + PREFETCH_AHEAD` is
 /// already being fetched, so the memory latency of a large table overlaps across the

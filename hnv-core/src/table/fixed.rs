@@ -521,20 +521,12 @@ impl<
 
     #[inline]
     fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr, stage: u8) {
-        // Tables that fit a core's L2 cache gain nothing from the hint.
-        if RECORDS < crate::table::exact::PREFETCH_MIN_ENTRIES {
-            return;
-        }
-        let key = MacKey::new(vsid, mac);
-        if stage == 0 {
-            self.by_mac.prefetch(&key);
-        } else if let Some(r) = self
-            .by_mac
-            .get(&key)
-            .and_then(|&i| self.records.get(i as usize))
-        {
-            crate::table::exact::prefetch_value(r);
-        }
+        crate::table::exact::prefetch_indexed(
+            &self.by_mac,
+            &self.records,
+            &MacKey::new(vsid, mac),
+            stage,
+        );
     }
 
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry> {
