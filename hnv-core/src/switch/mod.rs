@@ -5,6 +5,9 @@
 //! frame and the tables and return an [`Action`] (nothing is written), and [`Switch::act`]
 //! applies it to the buffer and says where the result goes. [`Switch::from_port`] and
 //! [`Switch::from_wire`] do both; the `*_batch` forms do it for a slice of frames.
+//! [`Switch::from_port_gso`] takes a GSO super-frame (a TCP send larger than the VM's MTU,
+//! cut into segments by the caller afterwards) and judges the MTU by its segments
+//! ([`Gso`]).
 //!
 //! What the switch does, by the seed's figures:
 //!
@@ -19,6 +22,7 @@
 //! Every refusal is a [`DropReason`] counted in [`Stats`]. Nothing allocates: learned
 //! records go to a fixed-capacity map inside the switch and to the caller's [`EventSink`].
 
+mod gso;
 mod icmp;
 mod learn;
 mod nd;
@@ -27,6 +31,7 @@ mod stats;
 
 use core::net::{IpAddr, Ipv4Addr};
 
+pub use gso::Gso;
 pub use learn::LEARNED_CAPACITY;
 pub use stats::{Stats, VsidCounters, MAX_PORTS, VSID_COUNTER_SLOTS};
 
@@ -493,9 +498,51 @@ impl<T: HostTables> Switch<T> {
         frame: &mut P,
         events: &mut impl EventSink,
     ) -> Verdict {
+        self.port_frame_judged(port, frame, None, events)
+    }
+
+    /// [`Switch::from_port`] for a GSO super-frame: a TCP (or UDP) send larger than the
+    /// VM's MTU that is cut into segments of `gso.mss` payload bytes after the switch
+    /// (by the caller, e.g. hnv-offload's `SoftNic` LSO on the way to the uplink).
+    ///
+    /// The switch decides once for the whole super-frame, and everything it does applies
+    /// to every segment alike (the same headers). The MTU check judges the largest
+    /// segment, [`Gso::segment_len`], not the super-frame: a super-frame whose segments
+    /// fit the uplink once encapsulated is encapsulated (the outer headers describe the
+    /// super-frame, for the segmenter to rewrite per segment); one whose segments do not
+    /// fit gets ICMP Fragmentation Needed / Packet Too Big with the uplink MTU minus the
+    /// overhead, as a plain frame of that size would. A super-frame whose headers cannot
+    /// be read is dropped (`port_frame_malformed`).
+    pub fn from_port_gso<P: PacketBuf + ?Sized>(
+        &mut self,
+        port: PortId,
+        frame: &mut P,
+        gso: Gso,
+        events: &mut impl EventSink,
+    ) -> Verdict {
+        self.port_frame_judged(port, frame, Some(gso), events)
+    }
+
+    fn port_frame_judged<P: PacketBuf + ?Sized>(
+        &mut self,
+        port: PortId,
+        frame: &mut P,
+        gso: Option<Gso>,
+        events: &mut impl EventSink,
+    ) -> Verdict {
         self.stats.port_rx(port);
-        let action = self.decide_port(port, frame.data(), events);
-        let verdict = self.act(frame, &action);
+        let judged = match gso {
+            None => Some(frame.len()),
+            Some(g) => g.segment_len(frame.data()),
+        };
+        let (action, judged) = match judged {
+            Some(len) => (
+                self.decide_port_judged(port, frame.data(), len, events),
+                len,
+            ),
+            None => (Action::Drop(DropReason::PortFrameMalformed), 0),
+        };
+        let verdict = self.act_judged(frame, &action, judged);
         self.count(verdict);
         if let Some(vsid) = self.tables.port(port).and_then(|(_, v)| v) {
             self.stats.count_vsid(vsid, verdict);
@@ -547,12 +594,26 @@ impl<T: HostTables> Switch<T> {
         frame: &[u8],
         events: &mut impl EventSink,
     ) -> Action {
+        self.decide_port_judged(port, frame, frame.len(), events)
+    }
+
+    /// [`Switch::decide_port`] with the MTU check judging a frame of `judged` bytes (the
+    /// largest segment of a GSO super-frame; the frame's length otherwise).
+    fn decide_port_judged(
+        &mut self,
+        port: PortId,
+        frame: &[u8],
+        judged: usize,
+        events: &mut impl EventSink,
+    ) -> Action {
         if let Some((mac, vsid)) = self.tables.port(port) {
             events.trace(Step::Port { port, mac, vsid });
         }
         let action = self.decide_port_inner(port, frame, events);
         let action = match action {
-            Action::Encap { params, .. } => self.check_mtu(port, frame, &params).unwrap_or(action),
+            Action::Encap { params, .. } => self
+                .check_mtu(port, frame, judged, &params)
+                .unwrap_or(action),
             _ => action,
         };
         events.trace(Step::Action(action));
@@ -560,9 +621,16 @@ impl<T: HostTables> Switch<T> {
     }
 
     /// Too big once encapsulated: an ICMP error for the VM (IPv4 with DF, IPv6), or a drop.
-    fn check_mtu(&self, port: PortId, frame: &[u8], params: &EncapParams) -> Option<Action> {
+    /// `len` is the length judged: the frame's, or its largest segment's.
+    fn check_mtu(
+        &self,
+        port: PortId,
+        frame: &[u8],
+        len: usize,
+        params: &EncapParams,
+    ) -> Option<Action> {
         let overhead = params.underlay.overhead();
-        let outer_ip = frame.len() + overhead - crate::wire::ethernet::EthernetHeader::LEN;
+        let outer_ip = len + overhead - crate::wire::ethernet::EthernetHeader::LEN;
         let mtu = self.tables.uplink_mtu();
         if outer_ip <= usize::from(mtu) {
             return None;
@@ -1216,6 +1284,18 @@ impl<T: HostTables> Switch<T> {
     /// Applies `action` to `frame` and says where it goes. On any failure the frame is
     /// dropped (and left as it was, except where noted by the verdict).
     pub fn act<P: PacketBuf + ?Sized>(&self, frame: &mut P, action: &Action) -> Verdict {
+        let len = frame.len();
+        self.act_judged(frame, action, len)
+    }
+
+    /// [`Switch::act`] where encapsulation checks the MTU against `judged` bytes (the
+    /// largest segment of a GSO super-frame) instead of the frame's length.
+    fn act_judged<P: PacketBuf + ?Sized>(
+        &self,
+        frame: &mut P,
+        action: &Action,
+        judged: usize,
+    ) -> Verdict {
         match *action {
             Action::Forward(v) => v,
             Action::Drop(r) => Verdict::Drop(r),
@@ -1224,7 +1304,7 @@ impl<T: HostTables> Switch<T> {
                 set_macs(frame.data_mut(), dst_mac, self.tables.gateway_mac());
                 Verdict::ToPort(port)
             }
-            Action::Encap { params, route_to } => self.encap(frame, &params, route_to),
+            Action::Encap { params, route_to } => self.encap(frame, &params, route_to, judged),
             Action::TooBig { gw_ip, mtu } => {
                 match icmp::too_big(frame, self.tables.gateway_mac(), gw_ip, mtu) {
                     Ok(()) => Verdict::Reply,
@@ -1281,9 +1361,10 @@ impl<T: HostTables> Switch<T> {
         frame: &mut P,
         params: &EncapParams,
         route_to: Option<MacAddr>,
+        judged: usize,
     ) -> Verdict {
         let overhead = params.underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN;
-        if frame.len() + overhead > usize::from(self.tables.uplink_mtu()) {
+        if judged + overhead > usize::from(self.tables.uplink_mtu()) {
             return Verdict::Drop(DropReason::MtuExceeded);
         }
         if frame.headroom() < params.underlay.overhead() {
