@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameGso};
 
 /// Counters of one port. Every field counts frames unless its name says bytes; fields a
 /// kind of port never uses stay 0.
@@ -17,13 +17,21 @@ pub struct PortCounters {
     pub rx_bytes: u64,
     /// Frames queued for transmission.
     pub tx_frames: u64,
+    /// TAP: GSO super-frames written whole with a GSO header ([`Port::send_gso`]; also in
+    /// `tx_frames`).
+    pub tx_gso_frames: u64,
     /// Bytes of those frames.
     pub tx_bytes: u64,
-    /// Received frames longer than [`crate::FRAME_CAPACITY`] (dropped).
+    /// Received frames longer than the frame they were received into (dropped):
+    /// [`crate::FRAME_CAPACITY`], or [`crate::GSO_FRAME_CAPACITY`] on a TAP port.
     pub rx_oversized: u64,
     /// Received frames too short or with a malformed header (dropped).
     pub rx_malformed: u64,
-    /// TAP: GSO super-frames received (dropped; segmentation is not done yet).
+    /// TAP: GSO super-frames received and handed over (also in `rx_frames`), each
+    /// marked with its segmentation ([`Frame::gso`]).
+    pub rx_gso_frames: u64,
+    /// TAP: GSO super-frames refused (dropped): UDP GSO (not announced, not segmented),
+    /// an unknown GSO type or a `gso_size` of 0.
     pub rx_gso_dropped: u64,
     /// TAP: partial checksums completed in software (`NEEDS_CSUM`).
     pub rx_csum_completed: u64,
@@ -189,6 +197,16 @@ pub trait Port: Send {
     /// Queues a copy of `frame` for transmission; `false` when it was dropped (counted).
     fn send(&mut self, frame: &[u8]) -> bool;
 
+    /// Queues a copy of the GSO super-frame `frame` whole, with its segmentation, for a
+    /// device whose other side takes super-frames (a TAP device: the VM's virtio-net
+    /// driver). `None` (nothing counted, nothing sent) from a port that cannot: the
+    /// caller segments the frame and [`Port::send`]s the segments. `Some(false)` when it
+    /// was dropped (counted). The default is `None`; AF_XDP ports keep it.
+    fn send_gso(&mut self, frame: &[u8], gso: FrameGso) -> Option<bool> {
+        let _ = (frame, gso);
+        None
+    }
+
     /// Hands the queued frames to the device and reclaims finished ones.
     fn flush(&mut self) -> Result<(), PortError>;
 
@@ -197,6 +215,15 @@ pub trait Port: Send {
 
     /// A descriptor that polls readable when frames are waiting.
     fn poll_fd(&self) -> RawFd;
+
+    /// The capacity of the frames this port should be given to receive into: a caller
+    /// that keeps its own receive buffers (a dispatcher's pools) allocates them this
+    /// large. [`crate::FRAME_CAPACITY`] by default; a TAP port receives GSO super-frames
+    /// ([`crate::GSO_FRAME_CAPACITY`]; it exchanges small frames for large ones of its own
+    /// while it has spares).
+    fn rx_frame_capacity(&self) -> usize {
+        crate::FRAME_CAPACITY
+    }
 
     /// AF_XDP: where the UMEM frames are; `None` for ports without a UMEM.
     fn frames(&self) -> Option<FrameAccount> {

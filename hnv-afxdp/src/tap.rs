@@ -3,20 +3,43 @@
 //! interface side (a guest's backend, or a network namespace the interface was moved to).
 //!
 //! Frames read from the descriptor (sent by the VM) carry a virtio-net header. The port
-//! announces checksum offload (`TUN_F_CSUM`), so the VM may send TCP/UDP with a partial
-//! checksum (`NEEDS_CSUM`): the port completes it in software before handing the frame
-//! on. Segmentation offload is not announced, so the VM sends no GSO super-frames; one
-//! that arrives anyway is counted ([`PortCounters::rx_gso_dropped`]) and dropped.
-//! Frames written to the VM get an all-zero header (complete frame, no GSO).
+//! announces checksum offload and TCP segmentation offload (`TUN_F_CSUM | TUN_F_TSO4 |
+//! TUN_F_TSO6 | TUN_F_TSO_ECN`), so the VM may send:
+//!
+//! - TCP/UDP with a partial checksum (`NEEDS_CSUM`): the port completes it in software
+//!   before handing the frame on ([`PortCounters::rx_csum_completed`]);
+//! - TCP GSO super-frames of up to 64 KiB (`GSO_TCPV4`, `GSO_TCPV6`, with or without
+//!   `GSO_ECN`): handed on whole, marked with their segmentation ([`Frame::gso`],
+//!   [`PortCounters::rx_gso_frames`]), the checksum left partial; the worker has the
+//!   switch decide once per super-frame and cuts it into segments on the way out (see
+//!   `gso.rs`). UDP segmentation is not announced: a UDP GSO frame (or an unknown GSO
+//!   type) that arrives anyway is counted ([`PortCounters::rx_gso_dropped`]) and dropped.
+//!
+//! Super-frames do not fit a 2048-byte [`Frame`]: the port owns [`LARGE_FRAMES`] large
+//! frames ([`Frame::large`], allocated when the port is opened) and, when the caller's
+//! slot is small, exchanges it for one of them before reading (a pointer swap, no copy;
+//! see [`crate::frame`]). A slot that is already large is read into directly, so once the
+//! worker's batch slots are large no exchange happens any more. With no large frame left
+//! (a caller that keeps handing in new small frames), frames are read into the small one
+//! and a longer frame is counted in [`PortCounters::rx_oversized`].
+//!
+//! Frames written to the VM get an all-zero header (a complete frame, no GSO), except
+//! super-frames passed on whole by [`Port::send_gso`] (from another TAP VM): their header
+//! says `NEEDS_CSUM` from the TCP header and the GSO type and size, as a virtio-net
+//! device hands a guest a large receive.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::frame::{Frame, FRAME_CAPACITY, HEADROOM};
+use crate::frame::{Frame, FrameGso, GSO_FRAME_CAPACITY, HEADROOM};
 use crate::port::{Port, PortCounters, PortError};
 use crate::vnet::{self, VnetError, VnetHdr, VNET_HDR_LEN};
+
+/// Large frames a TAP port owns for exchanging with small receive slots (the worker's
+/// batch size, so a whole batch of slots can become large).
+pub const LARGE_FRAMES: usize = crate::worker::BATCH;
 
 /// `TUNSETIFF`: `_IOW('T', 202, int)`.
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
@@ -30,6 +53,15 @@ const IFF_NO_PI: libc::c_short = 0x1000;
 const IFF_VNET_HDR: libc::c_short = 0x4000;
 /// `TUN_F_CSUM`: we accept partial checksums.
 const TUN_F_CSUM: libc::c_uint = 0x01;
+/// `TUN_F_TSO4`: we accept TCPv4 super-frames.
+const TUN_F_TSO4: libc::c_uint = 0x02;
+/// `TUN_F_TSO6`: we accept TCPv6 super-frames.
+const TUN_F_TSO6: libc::c_uint = 0x04;
+/// `TUN_F_TSO_ECN`: we accept super-frames with the ECN flag (CWR on the first segment).
+const TUN_F_TSO_ECN: libc::c_uint = 0x08;
+
+/// The offloads the port announces to the kernel (what the VM may send).
+pub const TAP_OFFLOADS: libc::c_uint = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
 /// A TAP port.
 #[derive(Debug)]
@@ -37,11 +69,16 @@ pub struct TapPort {
     name: String,
     file: File,
     counters: PortCounters,
+    /// `large[..spare]` are large frames to exchange for small slots; the rest hold the
+    /// small frames received in exchange.
+    large: Vec<Frame>,
+    spare: usize,
 }
 
 impl TapPort {
     /// Creates the TAP device `name` (or attaches to an existing persistent one of that
-    /// name) in this network namespace, with a virtio-net header and checksum offload.
+    /// name) in this network namespace, with a virtio-net header, checksum offload and
+    /// TCP segmentation offload ([`TAP_OFFLOADS`]); allocates its [`LARGE_FRAMES`].
     pub fn open(name: &str) -> Result<Self, PortError> {
         if name.is_empty() || name.len() > 15 || name.contains('\0') {
             return Err(PortError::BadName(name.into()));
@@ -62,16 +99,37 @@ impl TapPort {
         let mut req = ifreq_named(name);
         req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
         set_iff(&file, &req).map_err(step("TUNSETIFF"))?;
-        set_offload(&file, TUN_F_CSUM).map_err(step("TUNSETOFFLOAD"))?;
+        set_offload(&file, TAP_OFFLOADS).map_err(step("TUNSETOFFLOAD"))?;
         Ok(Self {
             name: name.into(),
             file,
             counters: PortCounters::default(),
+            large: (0..LARGE_FRAMES).map(|_| Frame::large()).collect(),
+            spare: LARGE_FRAMES,
         })
+    }
+
+    /// Large frames left to exchange for small receive slots.
+    pub fn spare_large_frames(&self) -> usize {
+        self.spare
+    }
+
+    /// Makes `f` a large frame, exchanging it with a spare one, unless it is large
+    /// already or none is left.
+    fn make_large(&mut self, f: &mut Frame) {
+        if f.capacity() >= GSO_FRAME_CAPACITY || self.spare == 0 {
+            return;
+        }
+        self.spare -= 1;
+        if let Some(big) = self.large.get_mut(self.spare) {
+            std::mem::swap(f, big);
+        }
     }
 
     /// Reads one frame into `f`; `Ok(false)` when none is waiting.
     fn read_one(&mut self, f: &mut Frame) -> Result<bool, PortError> {
+        self.make_large(f);
+        f.reset();
         let at = HEADROOM - VNET_HDR_LEN;
         let buf = f.raw_mut();
         let room = buf.len() - at;
@@ -87,12 +145,9 @@ impl TapPort {
             return Ok(true);
         };
         let len = n - VNET_HDR_LEN;
-        if hdr.is_gso() {
-            self.counters.rx_gso_dropped += 1;
-            f.reset();
-            return Ok(true);
-        }
-        if n >= room || len > FRAME_CAPACITY {
+        // The kernel returns at most the buffer's length: a frame that fills the buffer
+        // may have been cut.
+        if n >= room {
             self.counters.rx_oversized += 1;
             f.reset();
             return Ok(true);
@@ -102,13 +157,14 @@ impl TapPort {
             f.reset();
             return Ok(true);
         }
-        match vnet::finish_rx(hdr, &mut buf[HEADROOM..HEADROOM + len]) {
-            Ok(done) => {
-                if done {
+        let gso = match vnet::finish_rx(hdr, &mut buf[HEADROOM..HEADROOM + len]) {
+            Ok(rx) => {
+                if rx.csum_completed {
                     self.counters.rx_csum_completed += 1;
                 }
+                rx.gso
             }
-            Err(VnetError::Gso) => {
+            Err(VnetError::UdpGso | VnetError::UnknownGso(_) | VnetError::ZeroGsoSize) => {
                 self.counters.rx_gso_dropped += 1;
                 f.reset();
                 return Ok(true);
@@ -118,8 +174,12 @@ impl TapPort {
                 f.reset();
                 return Ok(true);
             }
-        }
+        };
         f.set_range(HEADROOM, len);
+        f.set_gso(gso);
+        if gso.is_some() {
+            self.counters.rx_gso_frames += 1;
+        }
         self.counters.rx_frames += 1;
         self.counters.rx_bytes += len as u64;
         Ok(true)
@@ -154,7 +214,42 @@ impl Port for TapPort {
     }
 
     fn send(&mut self, frame: &[u8]) -> bool {
-        let hdr = VnetHdr::default().to_bytes();
+        self.write(VnetHdr::default(), frame)
+    }
+
+    fn send_gso(&mut self, frame: &[u8], gso: FrameGso) -> Option<bool> {
+        let Some((csum_start, hdr_len)) = tcp_offsets(frame) else {
+            self.counters.tx_errors += 1;
+            return Some(false);
+        };
+        let sent = self.write(VnetHdr::for_gso(gso, csum_start, hdr_len), frame);
+        if sent {
+            self.counters.tx_gso_frames += 1;
+        }
+        Some(sent)
+    }
+
+    fn flush(&mut self) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    fn counters(&self) -> PortCounters {
+        self.counters
+    }
+
+    fn poll_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    fn rx_frame_capacity(&self) -> usize {
+        GSO_FRAME_CAPACITY
+    }
+}
+
+impl TapPort {
+    /// Writes `hdr` and `frame` to the device, counting.
+    fn write(&mut self, hdr: VnetHdr, frame: &[u8]) -> bool {
+        let hdr = hdr.to_bytes();
         match self
             .file
             .write_vectored(&[IoSlice::new(&hdr), IoSlice::new(frame)])
@@ -178,18 +273,17 @@ impl Port for TapPort {
             }
         }
     }
+}
 
-    fn flush(&mut self) -> Result<(), PortError> {
-        Ok(())
-    }
-
-    fn counters(&self) -> PortCounters {
-        self.counters
-    }
-
-    fn poll_fd(&self) -> RawFd {
-        self.file.as_raw_fd()
-    }
+/// The offsets of a TCP super-frame's virtio-net header: where the TCP header starts
+/// (`csum_start`) and where its payload starts (`hdr_len`). `None` when `frame` is not
+/// TCP over IPv4 / IPv6.
+fn tcp_offsets(frame: &[u8]) -> Option<(u16, u16)> {
+    let seg = crate::gso::Headers::parse(frame).ok()?;
+    Some((
+        u16::try_from(seg.l4).ok()?,
+        u16::try_from(seg.payload).ok()?,
+    ))
 }
 
 /// An `ifreq` with `ifr_name` = `name` (at most 15 bytes, checked by the caller).

@@ -1,8 +1,11 @@
 //! The virtio-net header a TAP device with `IFF_VNET_HDR` puts in front of every frame
-//! (`struct virtio_net_hdr`, 10 bytes, little-endian on the hosts this runs on), and the
-//! software completion of a partial checksum it announces.
+//! (`struct virtio_net_hdr`, 10 bytes, little-endian on the hosts this runs on): parsing
+//! and writing it, the software completion of a partial checksum it announces, and the
+//! GSO metadata of a super-frame ([`FrameGso`]) read from it or written into it.
 
 use hnv_core::wire::checksum::Checksum;
+
+use crate::frame::{FrameGso, GsoKind};
 
 /// Length of the header (without the `num_buffers` field of mergeable buffers).
 pub const VNET_HDR_LEN: usize = 10;
@@ -11,11 +14,29 @@ pub const VNET_HDR_LEN: usize = 10;
 /// the pseudo-header sum; the sum over `csum_start..` must still be folded in.
 pub const F_NEEDS_CSUM: u8 = 1;
 
+/// `VIRTIO_NET_HDR_F_DATA_VALID`: the receiver may trust the checksums.
+pub const F_DATA_VALID: u8 = 2;
+
 /// `VIRTIO_NET_HDR_GSO_NONE`.
 pub const GSO_NONE: u8 = 0;
 
-/// `VIRTIO_NET_HDR_GSO_ECN`, a flag on top of the GSO type.
-const GSO_ECN: u8 = 0x80;
+/// `VIRTIO_NET_HDR_GSO_TCPV4`: TCP segmentation over IPv4.
+pub const GSO_TCPV4: u8 = 1;
+
+/// `VIRTIO_NET_HDR_GSO_UDP`: UDP fragmentation (UFO).
+pub const GSO_UDP: u8 = 3;
+
+/// `VIRTIO_NET_HDR_GSO_TCPV6`: TCP segmentation over IPv6.
+pub const GSO_TCPV6: u8 = 4;
+
+/// `VIRTIO_NET_HDR_GSO_UDP_L4`: UDP segmentation (USO).
+pub const GSO_UDP_L4: u8 = 5;
+
+/// `VIRTIO_NET_HDR_GSO_ECN`, a flag on top of the GSO type: CWR on the first segment only.
+pub const GSO_ECN: u8 = 0x80;
+
+/// Offset of the checksum field in a TCP header (`csum_offset` of a TCP super-frame).
+pub const TCP_CSUM_OFFSET: u16 = 16;
 
 /// A parsed virtio-net header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,10 +60,25 @@ pub struct VnetHdr {
 pub enum VnetError {
     /// Fewer than [`VNET_HDR_LEN`] bytes.
     Short,
-    /// A GSO super-frame (needs segmentation).
-    Gso,
+    /// A UDP GSO super-frame (`GSO_UDP`, `GSO_UDP_L4`): hnv segments TCP only and does
+    /// not announce UDP segmentation, so none should arrive.
+    UdpGso,
+    /// A GSO type virtio-net does not define.
+    UnknownGso(u8),
+    /// A GSO super-frame with `gso_size` 0.
+    ZeroGsoSize,
     /// `csum_start` / `csum_offset` point outside the frame.
     BadChecksumRange,
+}
+
+/// What [`finish_rx`] made of a received frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rx {
+    /// A partial checksum was completed (ordinary frames only).
+    pub csum_completed: bool,
+    /// The frame is a GSO super-frame with this segmentation (its checksums are left to
+    /// the segmentation).
+    pub gso: Option<FrameGso>,
 }
 
 impl VnetHdr {
@@ -76,23 +112,74 @@ impl VnetHdr {
     pub fn is_gso(self) -> bool {
         self.gso_type & !GSO_ECN != GSO_NONE
     }
+
+    /// The segmentation the header asks for: `None` for an ordinary frame, the TCP
+    /// segmentation of a super-frame, or why it cannot be honoured (UDP GSO, an unknown
+    /// type, `gso_size` 0).
+    pub fn gso(self) -> Result<Option<FrameGso>, VnetError> {
+        let kind = match self.gso_type & !GSO_ECN {
+            GSO_NONE => return Ok(None),
+            GSO_TCPV4 => GsoKind::TcpV4,
+            GSO_TCPV6 => GsoKind::TcpV6,
+            GSO_UDP | GSO_UDP_L4 => return Err(VnetError::UdpGso),
+            other => return Err(VnetError::UnknownGso(other)),
+        };
+        if self.gso_size == 0 {
+            return Err(VnetError::ZeroGsoSize);
+        }
+        Ok(Some(FrameGso {
+            kind,
+            mss: self.gso_size,
+            ecn: self.gso_type & GSO_ECN != 0,
+        }))
+    }
+
+    /// The header of a TCP super-frame written to a virtio-net peer: `gso` as the type,
+    /// segment size and ECN flag; the TCP checksum partial (`NEEDS_CSUM`) from
+    /// `csum_start`, the TCP header's offset; `hdr_len` the length of every header up to
+    /// the TCP payload.
+    pub fn for_gso(gso: FrameGso, csum_start: u16, hdr_len: u16) -> Self {
+        let kind = match gso.kind {
+            GsoKind::TcpV4 => GSO_TCPV4,
+            GsoKind::TcpV6 => GSO_TCPV6,
+        };
+        Self {
+            flags: F_NEEDS_CSUM,
+            gso_type: kind | if gso.ecn { GSO_ECN } else { 0 },
+            hdr_len,
+            gso_size: gso.mss,
+            csum_start,
+            csum_offset: TCP_CSUM_OFFSET,
+        }
+    }
 }
 
-/// Makes `frame` (the bytes after the header) a plain frame: refuses GSO super-frames and
-/// completes a partial checksum. Returns whether a checksum was completed.
-pub fn finish_rx(hdr: VnetHdr, frame: &mut [u8]) -> Result<bool, VnetError> {
-    if hdr.is_gso() {
-        return Err(VnetError::Gso);
+/// Checks the header of a received frame (`frame`: the bytes after the header) and makes
+/// the frame usable by the switch: an ordinary frame gets its partial checksum completed;
+/// a TCP super-frame is returned with its segmentation and its checksum left partial
+/// (every segment's checksum is computed when it is cut, so summing 64 KiB here would be
+/// wasted), after checking that the checksum range is inside the frame.
+pub fn finish_rx(hdr: VnetHdr, frame: &mut [u8]) -> Result<Rx, VnetError> {
+    let gso = hdr.gso()?;
+    let partial = hdr.flags & F_NEEDS_CSUM != 0;
+    let (start, offset) = (usize::from(hdr.csum_start), usize::from(hdr.csum_offset));
+    if gso.is_some() {
+        if partial && start + offset + 2 > frame.len() {
+            return Err(VnetError::BadChecksumRange);
+        }
+        return Ok(Rx {
+            csum_completed: false,
+            gso,
+        });
     }
-    if hdr.flags & F_NEEDS_CSUM == 0 {
-        return Ok(false);
+    if !partial {
+        return Ok(Rx::default());
     }
-    complete_checksum(
-        frame,
-        usize::from(hdr.csum_start),
-        usize::from(hdr.csum_offset),
-    )?;
-    Ok(true)
+    complete_checksum(frame, start, offset)?;
+    Ok(Rx {
+        csum_completed: true,
+        gso: None,
+    })
 }
 
 /// Folds the one's-complement sum of `frame[start..]` into the field at `start + offset`
@@ -178,7 +265,13 @@ mod tests {
             csum_offset: 6,
             ..VnetHdr::default()
         };
-        assert_eq!(finish_rx(hdr, &mut f), Ok(true));
+        assert_eq!(
+            finish_rx(hdr, &mut f),
+            Ok(Rx {
+                csum_completed: true,
+                gso: None
+            })
+        );
         assert_eq!(u16::from_be_bytes([f[40], f[41]]), want);
         let parsed = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
         let Some(etherparse::TransportSlice::Udp(udp)) = parsed.transport else {
@@ -198,13 +291,28 @@ mod tests {
     fn plain_frames_pass_and_bad_ones_are_refused() {
         let (mut f, _) = udp_partial();
         let before = f.clone();
-        assert_eq!(finish_rx(VnetHdr::default(), &mut f), Ok(false));
+        assert_eq!(finish_rx(VnetHdr::default(), &mut f), Ok(Rx::default()));
         assert_eq!(f, before);
-        let gso = VnetHdr {
-            gso_type: 4,
+        for (gso_type, err) in [
+            (GSO_UDP, VnetError::UdpGso),
+            (GSO_UDP_L4, VnetError::UdpGso),
+            (GSO_UDP_L4 | GSO_ECN, VnetError::UdpGso),
+            (2, VnetError::UnknownGso(2)),
+            (0x7f, VnetError::UnknownGso(0x7f)),
+        ] {
+            let h = VnetHdr {
+                gso_type,
+                gso_size: 1000,
+                ..VnetHdr::default()
+            };
+            assert_eq!(finish_rx(h, &mut f), Err(err), "type {gso_type:#x}");
+        }
+        let zero = VnetHdr {
+            gso_type: GSO_TCPV6,
             ..VnetHdr::default()
         };
-        assert_eq!(finish_rx(gso, &mut f), Err(VnetError::Gso));
+        assert_eq!(finish_rx(zero, &mut f), Err(VnetError::ZeroGsoSize));
+        assert_eq!(f, before, "refused frames are left alone");
         let out = VnetHdr {
             flags: F_NEEDS_CSUM,
             csum_start: 60,
@@ -219,5 +327,70 @@ mod tests {
             ..VnetHdr::default()
         };
         assert_eq!(finish_rx(edge, &mut f), Err(VnetError::BadChecksumRange));
+    }
+
+    #[test]
+    fn tcp_super_frames_keep_their_segmentation() {
+        // As Linux's tun hands a TSO skb over: NEEDS_CSUM from the TCP header, hdr_len the
+        // skb's linear part (not necessarily the headers).
+        let (mut f, _) = udp_partial();
+        f.resize(3000, 0x5a);
+        let before = f.clone();
+        for (gso_type, kind, ecn) in [
+            (GSO_TCPV4, GsoKind::TcpV4, false),
+            (GSO_TCPV4 | GSO_ECN, GsoKind::TcpV4, true),
+            (GSO_TCPV6, GsoKind::TcpV6, false),
+        ] {
+            let h = VnetHdr {
+                flags: F_NEEDS_CSUM,
+                gso_type,
+                hdr_len: 128,
+                gso_size: 1448,
+                csum_start: 34,
+                csum_offset: 16,
+            };
+            let want = FrameGso {
+                kind,
+                mss: 1448,
+                ecn,
+            };
+            assert_eq!(h.gso(), Ok(Some(want)));
+            assert_eq!(
+                finish_rx(h, &mut f),
+                Ok(Rx {
+                    csum_completed: false,
+                    gso: Some(want)
+                })
+            );
+            assert_eq!(f, before, "the partial checksum is left for segmentation");
+            // The header written for a virtio-net peer carries the same segmentation.
+            let out = VnetHdr::for_gso(want, 34, 66);
+            assert_eq!(VnetHdr::parse(&out.to_bytes()), Ok(out));
+            assert_eq!(out.gso(), Ok(Some(want)));
+            assert_eq!(
+                (out.flags, out.gso_type, out.hdr_len, out.gso_size),
+                (F_NEEDS_CSUM, gso_type, 66, 1448)
+            );
+            assert_eq!((out.csum_start, out.csum_offset), (34, 16));
+        }
+        let outside = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            gso_type: GSO_TCPV4,
+            gso_size: 1448,
+            csum_start: 2990,
+            csum_offset: 16,
+            ..VnetHdr::default()
+        };
+        assert_eq!(finish_rx(outside, &mut f), Err(VnetError::BadChecksumRange));
+        // Little-endian fields, as the kernel writes them on x86 and arm64.
+        let bytes = [1u8, 1, 0x42, 0, 0xa8, 0x05, 0x22, 0, 0x10, 0];
+        assert_eq!(
+            VnetHdr::parse(&bytes).unwrap().gso(),
+            Ok(Some(FrameGso {
+                kind: GsoKind::TcpV4,
+                mss: 1448,
+                ecn: false
+            }))
+        );
     }
 }

@@ -4,21 +4,33 @@
 //!
 //! Everything the loop touches is allocated in [`Worker::new`]: the receive batch, the
 //! verdicts, the flood scratch lists and the copy buffer for encapsulated flood copies.
+//!
+//! With [`Worker::attach`] the worker also reads its tables through a live handle (a new
+//! snapshot is picked up at the start of the next round), forwards its switch's events to
+//! the control thread, and, when it owns the uplink, sends the control thread's ARP / ND
+//! requests out of it.
 
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
 
 use hnv_core::buf::PacketBuf;
 use hnv_core::ids::MacAddr;
-use hnv_core::policy::Tables;
+// The switch reads the shared snapshot (policy + resolved neighbours + learned records).
+use crate::shared::SharedTables as Tables;
 use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict};
 use hnv_core::DropReason;
 
-use crate::frame::Frame;
+use crate::control::{ControlMsg, CtlFrame, Events};
+use crate::frame::{Frame, FrameGso};
+use crate::gso::{self, GsoCounters, GsoError, Segmenter};
 use crate::port::{FrameAccount, Port, PortCounters};
+use crate::shared::LiveTables;
 use crate::sys;
 
 /// Frames taken from one port per round.
@@ -27,7 +39,7 @@ pub const BATCH: usize = 32;
 /// How long an idle worker sleeps in poll(2) before it looks at the stop flag again.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
-/// Events the switch raised, counted (the control plane that acts on them comes later).
+/// Events the switch raised, counted (the control thread acts on them: `crate::control`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventCounts {
     /// Dynamic records learned.
@@ -61,6 +73,13 @@ pub struct WorkerCounters {
     pub no_device: u64,
     /// Receive errors from a device.
     pub rx_errors: u64,
+    /// Errors handing queued frames to a device (e.g. ENETDOWN while its link is down;
+    /// the frames stay queued and go out once it is up again).
+    pub flush_errors: u64,
+    /// Table snapshots picked up from the live handle.
+    pub snapshots: u64,
+    /// Control-thread requests (ARP / ND) sent out of the uplink (counted in `forwarded`).
+    pub control_sent: u64,
 }
 
 /// The uplink and the VM ports of one host. `vm[i]` is the device of switch port `i`.
@@ -87,6 +106,8 @@ struct Scratch {
     ports: Vec<PortId>,
     pas: Vec<IpAddr>,
     copy: Frame,
+    /// Cuts GSO super-frames into segments on the way out (gso.rs).
+    gso: Segmenter,
 }
 
 /// One host's data plane on one thread.
@@ -97,8 +118,12 @@ pub struct Worker {
     verdicts: Vec<Verdict>,
     scratch: Scratch,
     fds: Vec<RawFd>,
-    events: EventCounts,
+    events: Events,
     counters: WorkerCounters,
+    live: Option<Arc<LiveTables>>,
+    generation: u64,
+    requests: Option<Receiver<CtlFrame>>,
+    label: String,
 }
 
 impl Worker {
@@ -122,10 +147,72 @@ impl Worker {
                 ports: Vec::with_capacity(n),
                 pas: Vec::with_capacity(64),
                 copy: Frame::new(),
+                gso: Segmenter::new(),
             },
             fds,
-            events: EventCounts::default(),
+            events: Events::default(),
             counters: WorkerCounters::default(),
+            live: None,
+            generation: 0,
+            requests: None,
+            label: String::new(),
+        }
+    }
+
+    /// Connects the worker to a control thread: tables are read through `live` (picked up
+    /// at the start of each round when its generation moved), events go to `events`, and
+    /// when `requests` is given (the worker owns the real uplink) the frames it carries
+    /// are sent out of the uplink.
+    #[must_use]
+    pub fn attach(
+        mut self,
+        live: Arc<LiveTables>,
+        events: Sender<ControlMsg>,
+        requests: Option<Receiver<CtlFrame>>,
+    ) -> Self {
+        self.generation = live.generation();
+        self.live = Some(live);
+        self.events = Events::to(events);
+        self.requests = requests;
+        self
+    }
+
+    /// Names the worker in its stats lines (`worker 1 stats: ...`).
+    #[must_use]
+    pub fn labelled(mut self, label: String) -> Self {
+        self.label = label;
+        self
+    }
+
+    /// Events not forwarded to the control thread because its channel was full.
+    pub fn events_dropped(&self) -> u64 {
+        self.events.dropped
+    }
+
+    /// Picks up a newer table snapshot, if there is one.
+    fn pick_up_snapshot(&mut self) {
+        let Some(live) = &self.live else {
+            return;
+        };
+        if live.generation() == self.generation {
+            return;
+        }
+        let snap = live.load();
+        self.generation = snap.generation();
+        self.switch.set_tables((*snap).clone());
+        self.counters.snapshots += 1;
+    }
+
+    /// Sends the control thread's pending requests out of the uplink.
+    fn send_requests(&mut self) {
+        let Some(requests) = &self.requests else {
+            return;
+        };
+        while let Ok(frame) = requests.try_recv() {
+            if self.dev.uplink.send(frame.bytes()) {
+                self.counters.forwarded += 1;
+                self.counters.control_sent += 1;
+            }
         }
     }
 
@@ -141,7 +228,12 @@ impl Worker {
 
     /// The events counted so far.
     pub fn events(&self) -> EventCounts {
-        self.events
+        self.events.counts()
+    }
+
+    /// What happened to GSO super-frames on the way out.
+    pub fn gso_counters(&self) -> GsoCounters {
+        self.scratch.gso.counters()
     }
 
     /// Every device: the uplink first, then the VM ports in switch order.
@@ -167,6 +259,8 @@ impl Worker {
     /// and out; then every device is flushed. Returns the frames handled.
     pub fn poll_once(&mut self) -> usize {
         self.counters.rounds += 1;
+        self.pick_up_snapshot();
+        self.send_requests();
         let mut handled = self.round(Ingress::Wire);
         for i in 0..self.dev.vm.len() {
             if self.dev.vm[i].is_some() {
@@ -174,9 +268,13 @@ impl Worker {
                 handled += self.round(Ingress::Port(id));
             }
         }
-        let _ = self.dev.uplink.flush();
+        if self.dev.uplink.flush().is_err() {
+            self.counters.flush_errors += 1;
+        }
         for p in self.dev.vm.iter_mut().flatten() {
-            let _ = p.flush();
+            if p.flush().is_err() {
+                self.counters.flush_errors += 1;
+            }
         }
         handled
     }
@@ -207,9 +305,9 @@ impl Worker {
             Ingress::Wire => self
                 .switch
                 .from_wire_batch(frames, verdicts, &mut self.events),
-            Ingress::Port(p) => self
-                .switch
-                .from_port_batch(p, frames, verdicts, &mut self.events),
+            Ingress::Port(p) => {
+                gso::from_port_batch(&mut self.switch, p, frames, verdicts, &mut self.events);
+            }
         }
         for k in 0..n {
             execute(
@@ -241,7 +339,7 @@ impl Worker {
                     let frames = self.counters.frames;
                     #[allow(clippy::cast_precision_loss)]
                     let pps = (frames - last_frames) as f64 / dt.as_secs_f64();
-                    eprintln!("{}", self.stats_line(pps));
+                    eprintln!("{}{}", self.label, self.stats_line(pps));
                     last = now;
                     last_frames = frames;
                 }
@@ -306,7 +404,9 @@ fn device_line(f: &mut fmt::Formatter<'_>, what: &str, d: &dyn Port) -> fmt::Res
     for (name, v) in [
         ("rx_oversized", c.rx_oversized),
         ("rx_malformed", c.rx_malformed),
+        ("rx_gso_frames", c.rx_gso_frames),
         ("rx_gso_dropped", c.rx_gso_dropped),
+        ("tx_gso_frames", c.tx_gso_frames),
         ("rx_csum_completed", c.rx_csum_completed),
         ("rx_kernel_dropped", c.rx_kernel_dropped),
         ("tx_ring_full", c.tx_ring_full),
@@ -327,20 +427,47 @@ fn device_line(f: &mut fmt::Formatter<'_>, what: &str, d: &dyn Port) -> fmt::Res
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let worker = self.w;
-        let stats = worker.switch.stats();
-        let tables = worker.switch.tables();
-        device_line(f, "uplink", &*worker.dev.uplink)?;
-        for (index, device) in worker.dev.vm.iter().enumerate() {
-            let name = tables
-                .ports()
+        Summary {
+            uplink: &*worker.dev.uplink,
+            vm: worker.dev.vm.iter().map(|d| d.as_deref()).collect(),
+            ports: worker.switch.tables().ports(),
+            stats: worker.switch.stats(),
+            events: worker.events(),
+            counters: worker.counters,
+            balanced: worker.frames_balanced(),
+        }
+        .fmt(f)?;
+        writeln!(f, "{}", worker.gso_counters())
+    }
+}
+
+/// The report's body, from its parts: one worker's, or the sum over several workers
+/// (`crate::host`).
+pub(crate) struct Summary<'a> {
+    pub uplink: &'a dyn Port,
+    pub vm: Vec<Option<&'a dyn Port>>,
+    pub ports: &'a [hnv_core::policy::PortEntry],
+    pub stats: &'a hnv_core::switch::Stats,
+    pub events: EventCounts,
+    pub counters: WorkerCounters,
+    pub balanced: bool,
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats;
+        device_line(f, "uplink", self.uplink)?;
+        for (index, device) in self.vm.iter().enumerate() {
+            let name = self
+                .ports
                 .get(index)
                 .map_or("?", |entry| entry.name.as_str());
             match device {
-                Some(device) => device_line(f, &format!("port {name}:"), &**device)?,
+                Some(device) => device_line(f, &format!("port {name}:"), *device)?,
                 None => writeln!(f, "port {name}: no device")?,
             }
         }
-        for (index, entry) in tables.ports().iter().enumerate() {
+        for (index, entry) in self.ports.iter().enumerate() {
             let from_vm = stats.port_rx.get(index).copied().unwrap_or(0);
             let to_vm = stats.port_tx.get(index).copied().unwrap_or(0);
             writeln!(
@@ -365,32 +492,35 @@ impl fmt::Display for Report<'_> {
                 writeln!(f, "drop {}: {count}", reason.name())?;
             }
         }
-        let events = worker.events;
+        let events = self.events;
         writeln!(
             f,
             "events: learned {}, misses {}, unresolved neighbours {}",
             events.learned, events.misses, events.unresolved
         )?;
-        let counters = worker.counters;
-        writeln!(
-            f,
-            "worker: rounds {}, frames {}, forwarded {}, no device {}, rx errors {}",
-            counters.rounds,
-            counters.frames,
-            counters.forwarded,
-            counters.no_device,
-            counters.rx_errors
-        )?;
+        writeln!(f, "worker: {}", counters_text(&self.counters))?;
         writeln!(
             f,
             "frame accounting: {}",
-            if worker.frames_balanced() {
-                "ok"
-            } else {
-                "LEAK"
-            }
+            if self.balanced { "ok" } else { "LEAK" }
         )
     }
+}
+
+/// The worker counters as the report prints them (after `worker: ` or `worker N: `).
+pub(crate) fn counters_text(c: &WorkerCounters) -> String {
+    format!(
+        "rounds {}, frames {}, forwarded {}, no device {}, rx errors {}, flush errors {}, \
+         snapshots {}, control requests sent {}",
+        c.rounds,
+        c.frames,
+        c.forwarded,
+        c.no_device,
+        c.rx_errors,
+        c.flush_errors,
+        c.snapshots,
+        c.control_sent
+    )
 }
 
 /// Sends `frame` out of port `p`, counting.
@@ -417,12 +547,17 @@ fn execute(
     switch: &mut Switch<Tables>,
     dev: &mut Devices,
     scratch: &mut Scratch,
-    events: &mut EventCounts,
+    events: &mut impl EventSink,
     counters: &mut WorkerCounters,
     from: Ingress,
     frame: &Frame,
     verdict: Verdict,
 ) {
+    if let Some(gso) = frame.gso() {
+        if send_super_frame(dev, scratch, counters, frame, gso, verdict) {
+            return;
+        }
+    }
     match verdict {
         Verdict::ToPort(port) => to_port(dev, counters, port, frame.bytes()),
         Verdict::ToWire => to_wire(dev, counters, frame.bytes()),
@@ -459,4 +594,34 @@ fn execute(
         }
         Verdict::Consumed | Verdict::Drop(_) => {}
     }
+}
+
+/// Sends a GSO super-frame where `verdict` says, segmented as the device needs (gso.rs).
+/// `false` when the verdict sends no super-frame (a `Reply` is the switch's ICMP error,
+/// an ordinary frame; drops and consumed frames need nothing).
+fn send_super_frame(
+    dev: &mut Devices,
+    scratch: &mut Scratch,
+    counters: &mut WorkerCounters,
+    frame: &Frame,
+    gso: FrameGso,
+    verdict: Verdict,
+) -> bool {
+    let device: &mut dyn Port = match verdict {
+        Verdict::ToWire => &mut *dev.uplink,
+        Verdict::ToPort(port) => {
+            let Some(device) = dev.vm(port) else {
+                counters.no_device += 1;
+                return true;
+            };
+            &mut **device
+        }
+        Verdict::Flood(_) => {
+            scratch.gso.refuse(GsoError::Flood);
+            return true;
+        }
+        Verdict::Reply | Verdict::Consumed | Verdict::Drop(_) => return false,
+    };
+    counters.forwarded += scratch.gso.send(device, frame.bytes(), gso);
+    true
 }
