@@ -10,7 +10,7 @@ use etherparse::{
 };
 use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::ids::{MacAddr, Vsid};
-use hnv_core::policy::{file, RecordType, Tables};
+use hnv_core::policy::{file, NeighborTable, RecordType, Tables};
 use hnv_core::switch::{Event, Flood, PortId, Remote, Switch, Verdict};
 use hnv_core::DropReason;
 
@@ -1426,6 +1426,53 @@ fn provider_neighbours_are_learned_from_arp_on_the_uplink() {
         Verdict::Drop(DropReason::NotForHost)
     );
     assert_eq!(a2.learned_neighbors().count(), 0);
+}
+
+/// The switch remembers each destination PA's next hop; a neighbour that moves (a new
+/// ARP reply with another MAC) and a new table snapshot (a static neighbour) both take
+/// effect on the very next frame.
+#[test]
+fn a_moved_neighbour_and_new_tables_take_effect_at_once() {
+    let (mut a, _) = hosts(&gateway_policy(false));
+    let mut ev = Vec::new();
+    let pkt = udp(CONTOSO1, MAC_DFGW, ip("10.0.0.5"), ip("203.0.113.9"), b"x");
+    let learn = |a: &mut Switch<Tables>, mac: MacAddr, ev: &mut Vec<Event>| {
+        let reply = arp(
+            ArpOperation::REPLY,
+            mac,
+            UPLINK_A,
+            ip("192.168.4.100"),
+            UPLINK_A,
+            ip("192.168.4.11"),
+        );
+        let mut r = Buf::new(&reply);
+        assert_eq!(from_wire(a, &mut r, ev), Verdict::Consumed);
+    };
+    let send = |a: &mut Switch<Tables>, ev: &mut Vec<Event>| {
+        let mut f = Buf::new(&pkt);
+        assert_eq!(from_port(a, A_CONTOSO1, &mut f, ev), Verdict::ToWire);
+        eth_addrs(f.bytes()).0
+    };
+    let first = MacAddr([0x02, 0, 0, 0, 0x64, 0x01]);
+    let moved = MacAddr([0x02, 0, 0, 0, 0x64, 0x02]);
+    learn(&mut a, first, &mut ev);
+    assert_eq!(send(&mut a, &mut ev), first);
+    assert_eq!(send(&mut a, &mut ev), first, "remembered");
+    learn(&mut a, moved, &mut ev);
+    assert_eq!(send(&mut a, &mut ev), moved, "the neighbour moved");
+    // A snapshot with a static neighbour for the gateway host: static entries win.
+    let policy = file::from_json(&gateway_policy(true)).unwrap();
+    let tables = Tables::compile(&policy, "HostA").unwrap();
+    let static_mac = tables
+        .neighbor(IpAddr::V4(ip("192.168.4.100")))
+        .expect("a static neighbour");
+    assert_ne!(static_mac, moved);
+    a.set_tables(tables);
+    assert_eq!(
+        send(&mut a, &mut ev),
+        static_mac,
+        "the new snapshot's neighbour"
+    );
 }
 
 // ---- regressions found by the switch fuzz targets ---------------------------------------------

@@ -376,7 +376,76 @@ pub struct Switch<T> {
     wire_vsid: Option<Vsid>,
     /// Provider-network neighbours learned from ARP / ND on the uplink.
     neighbors: FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
+    /// Resolved next hops by destination PA (see [`HopCache`]).
+    hops: HopCache,
 }
+
+/// Slots of the switch's next-hop cache (direct-mapped by destination PA).
+const HOP_SLOTS: usize = 512;
+
+/// One resolved next hop: destination PA → the provider route's hop and its MAC.
+#[derive(Clone, Copy)]
+struct Hop {
+    pa: IpAddr,
+    via: IpAddr,
+    mac: MacAddr,
+}
+
+/// The provider-network MAC towards a destination PA, remembered: resolving it takes a
+/// provider-route match and a neighbour lookup for every encapsulated or rewritten frame,
+/// and a host talks to few PAs at a time. Direct-mapped, `HOP_SLOTS` slots, no
+/// allocation. Only resolved hops are kept. Emptied whenever what it was computed from
+/// changes: [`Switch::set_tables`] and every neighbour the switch learns (the tables are
+/// otherwise read-only while the switch holds them).
+#[derive(Clone)]
+struct HopCache {
+    slots: [Option<Hop>; HOP_SLOTS],
+}
+
+impl HopCache {
+    // 512 slots of 41 bytes: part of the switch (which is far larger: the learned
+    // records), built once with it.
+    #[allow(clippy::large_stack_arrays)]
+    const fn new() -> Self {
+        Self {
+            slots: [None; HOP_SLOTS],
+        }
+    }
+
+    /// The slot of `pa`: a multiplicative hash of its 32 bits (IPv4) or of its four
+    /// 32-bit words XORed (IPv6).
+    #[allow(clippy::cast_possible_truncation)] // the shift leaves 9 bits
+    fn index(pa: IpAddr) -> usize {
+        let low = match pa {
+            IpAddr::V4(a) => a.to_bits(),
+            IpAddr::V6(a) => {
+                let b = a.to_bits();
+                (b as u32) ^ ((b >> 32) as u32) ^ ((b >> 64) as u32) ^ ((b >> 96) as u32)
+            }
+        };
+        (low.wrapping_mul(0x9e37_79b9) >> 23) as usize
+    }
+
+    fn get(&self, pa: IpAddr) -> Option<Hop> {
+        self.slots
+            .get(Self::index(pa))
+            .copied()
+            .flatten()
+            .filter(|h| h.pa == pa)
+    }
+
+    fn put(&mut self, hop: Hop) {
+        if let Some(slot) = self.slots.get_mut(Self::index(hop.pa)) {
+            *slot = Some(hop);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(None);
+    }
+}
+
+const _: () = assert!(HOP_SLOTS == 1 << 9, "HopCache::index keeps 9 bits");
 
 /// How many frames ahead [`Switch::from_port_batch`] requests a frame's destination
 /// record (and twice that far its index slot).
@@ -448,6 +517,7 @@ impl<T: HostTables> Switch<T> {
             stats: Stats::new(),
             wire_vsid: None,
             neighbors: FixedMap::new(),
+            hops: HopCache::new(),
         }
     }
 
@@ -457,8 +527,14 @@ impl<T: HostTables> Switch<T> {
     }
 
     /// Replaces the table snapshot (learned records are kept).
+    ///
+    /// The switch reads its tables only through `&T` while it holds them and remembers
+    /// some answers (the next hop towards each destination PA) until the next
+    /// `set_tables`: a `T` whose answers change behind a shared reference (interior
+    /// mutability) must be handed over again with `set_tables` after each change.
     pub fn set_tables(&mut self, tables: T) {
         self.tables = tables;
+        self.hops.clear();
     }
 
     /// Counters.
@@ -1056,7 +1132,15 @@ impl<T: HostTables> Switch<T> {
 
     /// The provider-network MAC towards `pa`: a neighbour, or the neighbour that is the
     /// provider route's next hop.
-    fn next_hop_mac(&self, pa: IpAddr, events: &mut impl EventSink) -> Option<MacAddr> {
+    fn next_hop_mac(&mut self, pa: IpAddr, events: &mut impl EventSink) -> Option<MacAddr> {
+        if let Some(h) = self.hops.get(pa) {
+            events.trace(Step::NextHop {
+                pa,
+                hop: h.via,
+                mac: Some(h.mac),
+            });
+            return Some(h.mac);
+        }
         let hop = match self.tables.provider_route(pa) {
             Some(r) => r.next_hop.unwrap_or(pa),
             None => pa,
@@ -1066,8 +1150,9 @@ impl<T: HostTables> Switch<T> {
             .neighbor(hop)
             .or_else(|| self.neighbors.get(&PaKey::new(hop)).copied());
         events.trace(Step::NextHop { pa, hop, mac });
-        if mac.is_none() {
-            events.event(Event::UnresolvedNeighbor(hop));
+        match mac {
+            Some(mac) => self.hops.put(Hop { pa, via: hop, mac }),
+            None => events.event(Event::UnresolvedNeighbor(hop)),
         }
         mac
     }
@@ -1077,9 +1162,14 @@ impl<T: HostTables> Switch<T> {
         if self.tables.neighbor(ip).is_some() || mac.is_multicast() {
             return;
         }
+        if self.neighbors.get(&PaKey::new(ip)) == Some(&mac) {
+            return;
+        }
         if self.neighbors.insert(PaKey::new(ip), mac).is_err() {
             self.stats.learn_full += 1;
         }
+        // A next hop may now resolve differently (a new or moved neighbour).
+        self.hops.clear();
     }
 
     /// The provider neighbours learned on the uplink.
