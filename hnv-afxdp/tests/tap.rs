@@ -49,15 +49,8 @@ fn tap_port_completes_checksums_and_answers_ping() {
     }
     let pid = std::process::id();
     let name = format!("taphnv{:x}", pid & 0xf_ffff);
-    let ns = Netns(format!("hnvtap{pid}"));
-    sh(&["ip", "netns", "add", &ns.0]);
-    let nsx = |cmd: &[&str]| {
-        let mut v = vec!["ip", "netns", "exec", &ns.0];
-        v.extend_from_slice(cmd);
-        sh(&v);
-    };
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+    let ns = Netns::add(format!("hnvtap{pid}"));
+    let nsx = |cmd: &[&str]| ns.exec(cmd);
 
     let mut port = TapPort::open(&name).expect("open TAP");
     assert_eq!(port.kind(), "tap");
@@ -330,13 +323,7 @@ fn bridge(
 }
 
 fn vm(ns: &Netns, tap: &str, mac: &str, addr: &str) {
-    let nsx = |cmd: &[&str]| {
-        let mut v = vec!["ip", "netns", "exec", &ns.0];
-        v.extend_from_slice(cmd);
-        sh(&v);
-    };
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+    let nsx = |cmd: &[&str]| ns.exec(cmd);
     sh(&["ip", "link", "set", tap, "netns", &ns.0]);
     nsx(&["ip", "link", "set", tap, "address", mac, "up"]);
     nsx(&["ip", "addr", "add", addr, "dev", tap]);
@@ -372,9 +359,10 @@ fn tap_ports_carry_tso_super_frames_between_two_vms() {
         format!("tapgsa{:x}", pid & 0xf_ffff),
         format!("tapgsb{:x}", pid & 0xf_ffff),
     );
-    let (ns_a, ns_b) = (Netns(format!("hnvgsa{pid}")), Netns(format!("hnvgsb{pid}")));
-    sh(&["ip", "netns", "add", &ns_a.0]);
-    sh(&["ip", "netns", "add", &ns_b.0]);
+    let (ns_a, ns_b) = (
+        Netns::add(format!("hnvgsa{pid}")),
+        Netns::add(format!("hnvgsb{pid}")),
+    );
     let a = TapPort::open(&name_a).expect("open TAP a");
     let b = TapPort::open(&name_b).expect("open TAP b");
     vm(&ns_a, &name_a, "02:00:00:00:78:01", "10.78.0.1/24");

@@ -52,15 +52,7 @@ fn recv_all(port: &mut XdpPort, want: usize) -> Vec<u16> {
 }
 
 fn veth_pair_in_namespace(mode: XdpMode) {
-    let ns = Netns(format!("hnvxsk{}{}", std::process::id(), mode.name()));
-    sh(&["ip", "netns", "add", &ns.0]);
-    let nsx = |cmd: &[&str]| {
-        let mut v = vec!["ip", "netns", "exec", &ns.0];
-        v.extend_from_slice(cmd);
-        sh(&v);
-    };
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    nsx(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+    let ns = Netns::add(format!("hnvxsk{}{}", std::process::id(), mode.name()));
     sh(&[
         "ip", "-n", &ns.0, "link", "add", "xa", "type", "veth", "peer", "name", "xb",
     ]);

@@ -76,15 +76,7 @@ fn tcp_bulk_across_hosts(mode: &'static str) {
     };
     ping(&run.fabric, "Contoso1", "10.0.0.7");
     tcp_transfer(&run, "Contoso1", "Contoso2", "10.0.0.7", 50 << 20);
-    let route = run
-        .fabric
-        .exec("Contoso1", &["ip", "route", "get", "10.0.0.7"]);
-    let route = text(&route.stdout);
-    let pmtu = (UPLINK_MTU - NVGRE_V4_OVERHEAD).to_string();
-    assert!(
-        route.contains(&format!("mtu {pmtu}")),
-        "Contoso1 did not learn the path MTU {pmtu} towards 10.0.0.7:\n{route}"
-    );
+    pmtu_learned(&run);
     let r = run.finish();
     println!("{}", r.text);
 

@@ -166,18 +166,6 @@ fn check_tso_path(r: &Reports, min_segments: u64) -> GsoLine {
     g
 }
 
-fn pmtu_learned(run: &Run) {
-    let route = run
-        .fabric
-        .exec("Contoso1", &["ip", "route", "get", "10.0.0.7"]);
-    let route = text(&route.stdout);
-    let pmtu = (UPLINK_MTU - NVGRE_V4_OVERHEAD).to_string();
-    assert!(
-        route.contains(&format!("mtu {pmtu}")),
-        "Contoso1 did not learn the path MTU {pmtu} towards 10.0.0.7:\n{route}"
-    );
-}
-
 /// 50 MiB over TCP from Contoso1 (TAP, TSO on) to Contoso2 on HostB, then 50 MiB back.
 /// The capture keeps the headers of each frame.
 #[test]

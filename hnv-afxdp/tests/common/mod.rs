@@ -33,6 +33,25 @@ pub fn sh(args: &[&str]) {
 /// Deletes the namespace when dropped.
 pub struct Netns(pub String);
 
+impl Netns {
+    /// Creates the namespace `name` with IPv6 off (so its interfaces send no router or
+    /// neighbour solicitations of their own).
+    pub fn add(name: String) -> Self {
+        let ns = Self(name);
+        sh(&["ip", "netns", "add", &ns.0]);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        ns
+    }
+
+    /// Runs `cmd` inside the namespace; the test fails when it does not succeed.
+    pub fn exec(&self, cmd: &[&str]) {
+        let mut v = vec!["ip", "netns", "exec", &self.0];
+        v.extend_from_slice(cmd);
+        sh(&v);
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();

@@ -400,6 +400,20 @@ impl Drop for Run {
     }
 }
 
+/// Contoso1 learned the path MTU towards Contoso2 (10.0.0.7) from the switch's ICMP
+/// Fragmentation Needed: the uplink MTU less the NVGRE overhead.
+pub fn pmtu_learned(run: &Run) {
+    let route = run
+        .fabric
+        .exec("Contoso1", &["ip", "route", "get", "10.0.0.7"]);
+    let route = text(&route.stdout);
+    let pmtu = (UPLINK_MTU - NVGRE_V4_OVERHEAD).to_string();
+    assert!(
+        route.contains(&format!("mtu {pmtu}")),
+        "Contoso1 did not learn the path MTU {pmtu} towards 10.0.0.7:\n{route}"
+    );
+}
+
 /// `ping -c 3` from `vm` to `dst`, which must all be answered; returns the average RTT in
 /// ms.
 pub fn ping(f: &Fabric, vm: &str, dst: &str) -> f64 {
