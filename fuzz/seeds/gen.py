@@ -315,6 +315,40 @@ SEEDS["switch_wire"] = {
     "nat_tcp_in": wire_seed(tcp4(UPLINK_B, UPLINK_A, NAT_B4, NAT_A4)),
 }
 
+# --- afxdp_rx: worker count, virtio-net header, frame ---------------------------------------
+
+
+def vnet(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+def tcp_super4(src_mac, dst_mac, src, dst, payload):
+    """A TCPv4 super-frame as a VM hands it over with TSO: the TCP checksum field holds
+    only the pseudo-header sum (NEEDS_CSUM)."""
+    h = struct.pack("!HHIIBBHHH", 40000, 5201, 1000, 0, 5 << 4, 0x18, 65535, 0, 0)
+    s = sum(struct.unpack("!6H", pseudo4(src, dst, 6, len(h) + len(payload))))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    seg = h[:16] + struct.pack("!H", s) + h[18:] + payload
+    return eth(dst_mac, src_mac, 0x0800, ipv4(src, dst, 6, seg))
+
+
+SUPER = tcp_super4(CONTOSO1, CONTOSO2, CA_A4, CA_B4, bytes(range(256)) * 8)
+NEEDS_CSUM, GSO_TCPV4 = 1, 1
+
+SEEDS["afxdp_rx"] = {
+    # TSO from a TAP VM: cut into plain TCP segments of 500 payload bytes.
+    "tcp4_super_frame": b"\x01" + vnet(NEEDS_CSUM, GSO_TCPV4, 54, 500, 34, 16) + SUPER,
+    # The same once the switch encapsulated it: NVGRE segmentation.
+    "nvgre_super_frame": b"\x01" + vnet(NEEDS_CSUM, GSO_TCPV4, 54 + 42, 500, 34 + 42, 16)
+    + nvgre4(SUPER, 5001, src_pa=PA_A4, dst_pa=PA_B4, src_mac=UPLINK_A, dst_mac=UPLINK_B),
+    # An ordinary frame with a partial UDP checksum to complete.
+    "udp_needs_csum": b"\x03" + vnet(NEEDS_CSUM, 0, 0, 0, 34, 6) + UDP_REMOTE,
+    # The uplink: a provider ARP reply to HostA's PA (snooped).
+    "arp_reply_to_pa": b"\x02" + vnet()
+    + arp_frame(2, PEER_MAC, UPLINK_A, PEER_PA4, PA_A4, tha=UPLINK_A),
+}
+
 for target, seeds in SEEDS.items():
     d = os.path.join(HERE, target)
     os.makedirs(d, exist_ok=True)
