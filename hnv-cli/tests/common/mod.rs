@@ -361,8 +361,10 @@ impl Run {
             .unwrap();
         for l in text(&links.stdout).lines() {
             assert!(
-                !l.contains("vm-contoso") && !l.contains("vm-fabrikam"),
-                "a VM veth left in the root namespace: {l}"
+                !["vm-contoso", "vm-fabrikam", "tap-contoso", "tap-fabrikam"]
+                    .iter()
+                    .any(|name| l.contains(name)),
+                "a VM veth or TAP device left in the root namespace: {l}"
             );
         }
         reports
