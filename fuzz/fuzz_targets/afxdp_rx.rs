@@ -1,5 +1,5 @@
 //! What hnv-afxdp does with bytes it receives, on arbitrary input: a TAP port's
-//! virtio-net header (`VnetHdr::parse`, `vnet::finish_rx`), the segmentation of a
+//! virtio-net header (`vnet::parse`, `vnet::finish_rx`), the segmentation of a
 //! super-frame it accepted (`Segmenter::send` into a port that records what it is given),
 //! the uplink's neighbour snooping (`snoop`, HostA of `docs/examples/seed-policy.json`)
 //! and the workers' software RSS (`Spread::pick`).
@@ -7,7 +7,7 @@
 //! Invariants checked:
 //! * no panic;
 //! * `finish_rx` keeps the frame's length; it returns a segmentation exactly when the
-//!   header's `gso()` does, and then the same one;
+//!   header's `gso_of` does, and then the same one;
 //! * `Segmenter::send` of a super-frame: either it is cut (`segmented` + 1, `segments`
 //!   grows by the segments the port got, at most `MAX_SEGMENTS`, each at least an
 //!   Ethernet header and no longer than the super-frame or 60 bytes), or it is
@@ -22,7 +22,7 @@
 use std::os::fd::RawFd;
 use std::sync::OnceLock;
 
-use hnv_afxdp::vnet::{self, VnetHdr, VNET_HDR_LEN};
+use hnv_afxdp::vnet::{self, VNET_HDR_LEN};
 use hnv_afxdp::{
     snoop, Frame, Port, PortCounters, PortError, Segmenter, SharedTables, Spread, MAX_SEGMENTS,
 };
@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&workers, rest)) = data.split_first() else {
         return;
     };
-    let Ok(hdr) = VnetHdr::parse(rest) else {
+    let Ok(hdr) = vnet::parse(rest) else {
         return;
     };
     let mut frame = rest[VNET_HDR_LEN..].to_vec();
@@ -93,7 +93,7 @@ fuzz_target!(|data: &[u8]| {
     let len = frame.len();
     let rx = vnet::finish_rx(hdr, &mut frame);
     assert_eq!(frame.len(), len);
-    match (&rx, hdr.gso()) {
+    match (&rx, vnet::gso_of(hdr)) {
         (Ok(rx), Ok(g)) => assert_eq!(rx.gso, g),
         (Ok(_), Err(e)) => panic!("finish_rx accepted a header gso() refuses: {e:?}"),
         (Err(_), _) => return,

@@ -139,7 +139,7 @@ impl TapPort {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
             Err(e) => return Err(PortError::Io(e)),
         };
-        let Ok(hdr) = VnetHdr::parse(&buf[at..at + n]) else {
+        let Ok(hdr) = vnet::parse(&buf[at..at + n]) else {
             self.counters.rx_malformed += 1;
             f.reset();
             return Ok(true);
@@ -222,7 +222,7 @@ impl Port for TapPort {
             self.counters.tx_errors += 1;
             return Some(false);
         };
-        let sent = self.write(VnetHdr::for_gso(gso, csum_start, hdr_len), frame);
+        let sent = self.write(vnet::for_gso(gso, csum_start, hdr_len), frame);
         if sent {
             self.counters.tx_gso_frames += 1;
         }

@@ -7,53 +7,17 @@ use hnv_core::wire::checksum::Checksum;
 
 use crate::frame::{FrameGso, GsoKind};
 
+/// The header type and constants, shared with hnv-offload's virtio-net target.
+pub use hnv_offload::target::virtio::{
+    VirtioNetHdr as VnetHdr, F_DATA_VALID, F_NEEDS_CSUM, GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6,
+    GSO_UDP, GSO_UDP_L4,
+};
+
 /// Length of the header (without the `num_buffers` field of mergeable buffers).
-pub const VNET_HDR_LEN: usize = 10;
-
-/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum at `csum_start + csum_offset` holds only
-/// the pseudo-header sum; the sum over `csum_start..` must still be folded in.
-pub const F_NEEDS_CSUM: u8 = 1;
-
-/// `VIRTIO_NET_HDR_F_DATA_VALID`: the receiver may trust the checksums.
-pub const F_DATA_VALID: u8 = 2;
-
-/// `VIRTIO_NET_HDR_GSO_NONE`.
-pub const GSO_NONE: u8 = 0;
-
-/// `VIRTIO_NET_HDR_GSO_TCPV4`: TCP segmentation over IPv4.
-pub const GSO_TCPV4: u8 = 1;
-
-/// `VIRTIO_NET_HDR_GSO_UDP`: UDP fragmentation (UFO).
-pub const GSO_UDP: u8 = 3;
-
-/// `VIRTIO_NET_HDR_GSO_TCPV6`: TCP segmentation over IPv6.
-pub const GSO_TCPV6: u8 = 4;
-
-/// `VIRTIO_NET_HDR_GSO_UDP_L4`: UDP segmentation (USO).
-pub const GSO_UDP_L4: u8 = 5;
-
-/// `VIRTIO_NET_HDR_GSO_ECN`, a flag on top of the GSO type: CWR on the first segment only.
-pub const GSO_ECN: u8 = 0x80;
+pub const VNET_HDR_LEN: usize = VnetHdr::LEN;
 
 /// Offset of the checksum field in a TCP header (`csum_offset` of a TCP super-frame).
 pub const TCP_CSUM_OFFSET: u16 = 16;
-
-/// A parsed virtio-net header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct VnetHdr {
-    /// `flags` (`F_NEEDS_CSUM`, …).
-    pub flags: u8,
-    /// `gso_type` (`GSO_NONE`, TCPv4 1, UDP 3, TCPv6 4; ECN flag 0x80).
-    pub gso_type: u8,
-    /// `hdr_len`.
-    pub hdr_len: u16,
-    /// `gso_size`.
-    pub gso_size: u16,
-    /// `csum_start`: offset of the checksummed region from the frame's start.
-    pub csum_start: u16,
-    /// `csum_offset`: offset of the checksum field from `csum_start`.
-    pub csum_offset: u16,
-}
 
 /// Why a frame's header cannot be honoured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,76 +45,51 @@ pub struct Rx {
     pub gso: Option<FrameGso>,
 }
 
-impl VnetHdr {
-    /// Parses the first [`VNET_HDR_LEN`] bytes of `b`.
-    pub fn parse(b: &[u8]) -> Result<Self, VnetError> {
-        let h = b.get(..VNET_HDR_LEN).ok_or(VnetError::Short)?;
-        let word = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
-        Ok(Self {
-            flags: h[0],
-            gso_type: h[1],
-            hdr_len: word(2),
-            gso_size: word(4),
-            csum_start: word(6),
-            csum_offset: word(8),
-        })
-    }
+/// Parses the first [`VNET_HDR_LEN`] bytes of `b`.
+pub fn parse(b: &[u8]) -> Result<VnetHdr, VnetError> {
+    VnetHdr::from_bytes(b).ok_or(VnetError::Short)
+}
 
-    /// The header's bytes.
-    pub fn to_bytes(self) -> [u8; VNET_HDR_LEN] {
-        let mut b = [0u8; VNET_HDR_LEN];
-        b[0] = self.flags;
-        b[1] = self.gso_type;
-        b[2..4].copy_from_slice(&self.hdr_len.to_le_bytes());
-        b[4..6].copy_from_slice(&self.gso_size.to_le_bytes());
-        b[6..8].copy_from_slice(&self.csum_start.to_le_bytes());
-        b[8..10].copy_from_slice(&self.csum_offset.to_le_bytes());
-        b
-    }
+/// True for a GSO super-frame.
+pub fn is_gso(h: VnetHdr) -> bool {
+    h.gso_type & !GSO_ECN != GSO_NONE
+}
 
-    /// True for a GSO super-frame.
-    pub fn is_gso(self) -> bool {
-        self.gso_type & !GSO_ECN != GSO_NONE
+/// The segmentation `h` asks for: `None` for an ordinary frame, the TCP segmentation of a
+/// super-frame, or why it cannot be honoured (UDP GSO, an unknown type, `gso_size` 0).
+pub fn gso_of(h: VnetHdr) -> Result<Option<FrameGso>, VnetError> {
+    let kind = match h.gso_type & !GSO_ECN {
+        GSO_NONE => return Ok(None),
+        GSO_TCPV4 => GsoKind::TcpV4,
+        GSO_TCPV6 => GsoKind::TcpV6,
+        GSO_UDP | GSO_UDP_L4 => return Err(VnetError::UdpGso),
+        other => return Err(VnetError::UnknownGso(other)),
+    };
+    if h.gso_size == 0 {
+        return Err(VnetError::ZeroGsoSize);
     }
+    Ok(Some(FrameGso {
+        kind,
+        mss: h.gso_size,
+        ecn: h.gso_type & GSO_ECN != 0,
+    }))
+}
 
-    /// The segmentation the header asks for: `None` for an ordinary frame, the TCP
-    /// segmentation of a super-frame, or why it cannot be honoured (UDP GSO, an unknown
-    /// type, `gso_size` 0).
-    pub fn gso(self) -> Result<Option<FrameGso>, VnetError> {
-        let kind = match self.gso_type & !GSO_ECN {
-            GSO_NONE => return Ok(None),
-            GSO_TCPV4 => GsoKind::TcpV4,
-            GSO_TCPV6 => GsoKind::TcpV6,
-            GSO_UDP | GSO_UDP_L4 => return Err(VnetError::UdpGso),
-            other => return Err(VnetError::UnknownGso(other)),
-        };
-        if self.gso_size == 0 {
-            return Err(VnetError::ZeroGsoSize);
-        }
-        Ok(Some(FrameGso {
-            kind,
-            mss: self.gso_size,
-            ecn: self.gso_type & GSO_ECN != 0,
-        }))
-    }
-
-    /// The header of a TCP super-frame written to a virtio-net peer: `gso` as the type,
-    /// segment size and ECN flag; the TCP checksum partial (`NEEDS_CSUM`) from
-    /// `csum_start`, the TCP header's offset; `hdr_len` the length of every header up to
-    /// the TCP payload.
-    pub fn for_gso(gso: FrameGso, csum_start: u16, hdr_len: u16) -> Self {
-        let kind = match gso.kind {
-            GsoKind::TcpV4 => GSO_TCPV4,
-            GsoKind::TcpV6 => GSO_TCPV6,
-        };
-        Self {
-            flags: F_NEEDS_CSUM,
-            gso_type: kind | if gso.ecn { GSO_ECN } else { 0 },
-            hdr_len,
-            gso_size: gso.mss,
-            csum_start,
-            csum_offset: TCP_CSUM_OFFSET,
-        }
+/// The header of a TCP super-frame written to a virtio-net peer: `gso` as the type,
+/// segment size and ECN flag; the TCP checksum partial (`NEEDS_CSUM`) from `csum_start`,
+/// the TCP header's offset; `hdr_len` the length of every header up to the TCP payload.
+pub fn for_gso(gso: FrameGso, csum_start: u16, hdr_len: u16) -> VnetHdr {
+    let kind = match gso.kind {
+        GsoKind::TcpV4 => GSO_TCPV4,
+        GsoKind::TcpV6 => GSO_TCPV6,
+    };
+    VnetHdr {
+        flags: F_NEEDS_CSUM,
+        gso_type: kind | if gso.ecn { GSO_ECN } else { 0 },
+        hdr_len,
+        gso_size: gso.mss,
+        csum_start,
+        csum_offset: TCP_CSUM_OFFSET,
     }
 }
 
@@ -160,7 +99,7 @@ impl VnetHdr {
 /// (every segment's checksum is computed when it is cut, so summing 64 KiB here would be
 /// wasted), after checking that the checksum range is inside the frame.
 pub fn finish_rx(hdr: VnetHdr, frame: &mut [u8]) -> Result<Rx, VnetError> {
-    let gso = hdr.gso()?;
+    let gso = gso_of(hdr)?;
     let partial = hdr.flags & F_NEEDS_CSUM != 0;
     let (start, offset) = (usize::from(hdr.csum_start), usize::from(hdr.csum_offset));
     if gso.is_some() {
@@ -245,15 +184,14 @@ mod tests {
             csum_start: 34,
             csum_offset: 16,
         };
-        assert_eq!(VnetHdr::parse(&h.to_bytes()), Ok(h));
-        assert!(h.is_gso());
-        assert!(!VnetHdr::default().is_gso());
-        assert!(!VnetHdr {
+        assert_eq!(parse(&h.to_bytes()), Ok(h));
+        assert!(is_gso(h));
+        assert!(!is_gso(VnetHdr::default()));
+        assert!(!is_gso(VnetHdr {
             gso_type: GSO_ECN,
             ..VnetHdr::default()
-        }
-        .is_gso());
-        assert_eq!(VnetHdr::parse(&[0; 9]), Err(VnetError::Short));
+        }));
+        assert_eq!(parse(&[0; 9]), Err(VnetError::Short));
     }
 
     #[test]
@@ -354,7 +292,7 @@ mod tests {
                 mss: 1448,
                 ecn,
             };
-            assert_eq!(h.gso(), Ok(Some(want)));
+            assert_eq!(gso_of(h), Ok(Some(want)));
             assert_eq!(
                 finish_rx(h, &mut f),
                 Ok(Rx {
@@ -364,9 +302,9 @@ mod tests {
             );
             assert_eq!(f, before, "the partial checksum is left for segmentation");
             // The header written for a virtio-net peer carries the same segmentation.
-            let out = VnetHdr::for_gso(want, 34, 66);
-            assert_eq!(VnetHdr::parse(&out.to_bytes()), Ok(out));
-            assert_eq!(out.gso(), Ok(Some(want)));
+            let out = for_gso(want, 34, 66);
+            assert_eq!(parse(&out.to_bytes()), Ok(out));
+            assert_eq!(gso_of(out), Ok(Some(want)));
             assert_eq!(
                 (out.flags, out.gso_type, out.hdr_len, out.gso_size),
                 (F_NEEDS_CSUM, gso_type, 66, 1448)
@@ -385,7 +323,7 @@ mod tests {
         // Little-endian fields, as the kernel writes them on x86 and arm64.
         let bytes = [1u8, 1, 0x42, 0, 0xa8, 0x05, 0x22, 0, 0x10, 0];
         assert_eq!(
-            VnetHdr::parse(&bytes).unwrap().gso(),
+            parse(&bytes).map(gso_of).unwrap(),
             Ok(Some(FrameGso {
                 kind: GsoKind::TcpV4,
                 mss: 1448,

@@ -8,13 +8,26 @@ use super::{NotExpressible, Reason, Target};
 use crate::desc::{Checksums, TxOffload};
 use crate::layout::L4Proto;
 
-/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`.
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum at `csum_start + csum_offset` holds only
+/// the pseudo-header sum; the sum over `csum_start..` must still be folded in.
 pub const F_NEEDS_CSUM: u8 = 1;
+/// `VIRTIO_NET_HDR_F_DATA_VALID`: the receiver may trust the checksums.
+pub const F_DATA_VALID: u8 = 2;
 /// `VIRTIO_NET_HDR_GSO_NONE`.
 pub const GSO_NONE: u8 = 0;
+/// `VIRTIO_NET_HDR_GSO_TCPV4`: TCP segmentation over IPv4.
+pub const GSO_TCPV4: u8 = 1;
+/// `VIRTIO_NET_HDR_GSO_UDP`: UDP fragmentation (UFO).
+pub const GSO_UDP: u8 = 3;
+/// `VIRTIO_NET_HDR_GSO_TCPV6`: TCP segmentation over IPv6.
+pub const GSO_TCPV6: u8 = 4;
+/// `VIRTIO_NET_HDR_GSO_UDP_L4`: UDP segmentation (USO).
+pub const GSO_UDP_L4: u8 = 5;
+/// `VIRTIO_NET_HDR_GSO_ECN`, a flag on top of the GSO type: CWR on the first segment only.
+pub const GSO_ECN: u8 = 0x80;
 
 /// `struct virtio_net_hdr` (10 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VirtioNetHdr {
     /// `flags`.
     pub flags: u8,
@@ -22,7 +35,7 @@ pub struct VirtioNetHdr {
     pub gso_type: u8,
     /// `hdr_len`: length of the headers before the transport payload.
     pub hdr_len: u16,
-    /// `gso_size`: 0 (no segmentation).
+    /// `gso_size`: payload bytes per segment of a GSO frame; 0 otherwise.
     pub gso_size: u16,
     /// `csum_start`: offset of the inner TCP/UDP header.
     pub csum_start: u16,
@@ -31,9 +44,29 @@ pub struct VirtioNetHdr {
 }
 
 impl VirtioNetHdr {
+    /// Length of the header (without the `num_buffers` field of mergeable buffers).
+    pub const LEN: usize = 10;
+
+    /// The header in the first [`Self::LEN`] bytes of `b` (little-endian fields, as a
+    /// virtio 1.0 device or a TAP device with `IFF_VNET_HDR` writes it); `None` when `b`
+    /// is shorter.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let &[flags, gso_type, h0, h1, g0, g1, s0, s1, o0, o1, ..] = b else {
+            return None;
+        };
+        Some(Self {
+            flags,
+            gso_type,
+            hdr_len: u16::from_le_bytes([h0, h1]),
+            gso_size: u16::from_le_bytes([g0, g1]),
+            csum_start: u16::from_le_bytes([s0, s1]),
+            csum_offset: u16::from_le_bytes([o0, o1]),
+        })
+    }
+
     /// The header as a virtio 1.0 device reads it (little-endian fields).
-    pub fn to_bytes(&self) -> [u8; 10] {
-        let mut b = [0u8; 10];
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut b = [0u8; Self::LEN];
         b[0] = self.flags;
         b[1] = self.gso_type;
         b[2..4].copy_from_slice(&self.hdr_len.to_le_bytes());
