@@ -403,8 +403,8 @@ struct HopCache {
 }
 
 impl HopCache {
-    // 512 slots of 41 bytes: part of the switch (which is far larger: the learned
-    // records), built once with it.
+    // 512 slots of 40 bytes (20 KiB) of a `Switch<Tables>` of 101 KiB (measured with
+    // `size_of`), built once with it.
     #[allow(clippy::large_stack_arrays)]
     const fn new() -> Self {
         Self {
