@@ -103,12 +103,29 @@ impl<'a> FrameBuf<'a> {
 }
 
 impl PacketBuf for FrameBuf<'_> {
+    #[inline]
     fn data(&self) -> &[u8] {
-        self.mem.get(self.start..self.end).unwrap_or_default()
+        debug_assert!(self.start <= self.end && self.end <= self.mem.len());
+        // SAFETY: every constructor and method keeps `start <= end <= mem.len()` (`new`
+        // checks it; `push_front` only lowers `start`, never below 0; `pull_front` raises
+        // it to at most `end`; `truncate` only lowers `end`, to at least `start`). The
+        // checked form cost a compare and two conditional moves on every access: the
+        // encapsulate-and-decapsulate round trip took 11 % longer with it
+        // (docs/performance.md).
+        #[allow(unsafe_code)]
+        unsafe {
+            self.mem.get_unchecked(self.start..self.end)
+        }
     }
 
+    #[inline]
     fn data_mut(&mut self) -> &mut [u8] {
-        self.mem.get_mut(self.start..self.end).unwrap_or_default()
+        debug_assert!(self.start <= self.end && self.end <= self.mem.len());
+        // SAFETY: as in `data`.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.mem.get_unchecked_mut(self.start..self.end)
+        }
     }
 
     fn headroom(&self) -> usize {

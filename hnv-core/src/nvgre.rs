@@ -694,7 +694,11 @@ pub fn inspect_general(frame: &[u8]) -> Result<Nvgre, DropReason> {
 #[allow(clippy::inline_always)] // see `mod fast`
 pub fn decap<P: PacketBuf + ?Sized>(buf: &mut P) -> Result<Nvgre, DropReason> {
     let n = inspect(buf.data())?;
-    strip(buf, &n)?;
+    // `inspect` checked that the inner frame lies within these bytes, so unlike `strip`
+    // there is nothing left to check here but what `pull_front` checks itself.
+    buf.pull_front(n.inner_offset())
+        .map_err(|_| DropReason::Truncated)?;
+    buf.truncate(n.inner_len());
     Ok(n)
 }
 
@@ -740,7 +744,6 @@ const fn folded_mul(a: u64, b: u64) -> u64 {
 
 #[inline]
 const fn finish(h: u64) -> u32 {
-    let h = folded_mul(h ^ SEED[2], SEED[3]);
     (h ^ (h >> 32)) as u32
 }
 
@@ -749,7 +752,7 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
     bytes.get(at..at + 4).map_or(0, |w| {
         let mut word = [0u8; 4];
         word.copy_from_slice(w);
-        u32::from_be_bytes(word)
+        u32::from_le_bytes(word)
     })
 }
 
@@ -758,7 +761,7 @@ fn read_u64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |w| {
         let mut a = [0u8; 8];
         a.copy_from_slice(w);
-        u64::from_be_bytes(a)
+        u64::from_le_bytes(a)
     })
 }
 
@@ -783,7 +786,7 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<InnerFlow> {
                 ports(h.protocol, ip.payload())
             };
             let addrs =
-                u64::from(u32::from_be_bytes(h.src)) << 32 | u64::from(u32::from_be_bytes(h.dst));
+                u64::from(u32::from_le_bytes(h.src)) | u64::from(u32::from_le_bytes(h.dst)) << 32;
             let h64 = folded_mul(addrs ^ SEED[0], (p << 8 | u64::from(h.protocol)) ^ SEED[1]);
             Some(InnerFlow {
                 hash: finish(h64),
@@ -881,7 +884,7 @@ pub fn flow_hash_of(inner: &[u8]) -> u32 {
 }
 
 fn fold8(hash: u32) -> u8 {
-    hash.to_be_bytes().iter().fold(0, |acc, byte| acc ^ byte)
+    (hash >> 24) as u8
 }
 
 /// Fast paths for the common frame shapes, read through one fixed-layout view with a
@@ -913,15 +916,78 @@ mod fast {
     /// GRE flags/version and protocol of every valid NVGRE header, as one word.
     const NVGRE_WORD: u32 = (FLAG_K as u32) << 16 | EtherType::TRANSPARENT_ETHERNET.0 as u32;
 
-    /// Untagged Ethernet, option-less IPv4, GRE, inner Ethernet.
+    /// Untagged Ethernet, option-less IPv4, GRE, inner Ethernet. The 20 IPv4 bytes and the
+    /// GRE flags/protocol word are read as three little-endian 64-bit words (see [`V4Words`]).
     #[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
     #[repr(C)]
     struct V4 {
         eth: EthernetHeader,
-        ip: [U32; 5],
-        gre_word: U32,
+        words: [[u8; 8]; 3],
         key: U32,
         inner: EthernetHeader,
+    }
+
+    /// Bytes 14..38 of an untagged IPv4 NVGRE frame (the IPv4 header and the GRE
+    /// flags/protocol word) as three little-endian 64-bit words: `encap` stores them with
+    /// the widths `inspect` loads them with (a load that spans several narrower stores
+    /// cannot be forwarded from them and waits for them to retire).
+    ///
+    /// * `a`: version/IHL, TOS, total length, identification, flags/fragment offset;
+    /// * `b`: TTL, protocol, header checksum, source address;
+    /// * `c`: destination address, GRE flags/version, GRE protocol.
+    ///
+    /// Little-endian because the IPv4 checksum is checked and built in that order without
+    /// swapping bytes: a 32-bit word read either way is congruent, modulo 65535, to its two
+    /// 16-bit halves added (65536 ≡ 1), and a byte-swapped 16-bit value is the value times
+    /// 256 modulo 65535, which is 0 exactly when the value is (256 and 65535 are coprime).
+    /// So the header verifies exactly when the sum of its five little-endian 32-bit words
+    /// is a multiple of 65535 (it is never 0: the first byte is 0x45).
+    #[derive(Clone, Copy)]
+    struct V4Words {
+        a: u64,
+        b: u64,
+        c: u64,
+    }
+
+    impl V4Words {
+        /// Bits of `a` that must equal [`Self::A_WANT`]: version/IHL (byte 0), MF and the
+        /// fragment offset (bytes 6 and 7, mask 0x3fff big-endian).
+        const A_MASK: u64 = 0xff3f_0000_0000_00ff;
+        const A_WANT: u64 = 0x45;
+        /// The protocol byte of `b`.
+        const B_MASK: u64 = 0xff00;
+        const B_WANT: u64 = (ip_proto::GRE as u64) << 8;
+        /// The GRE word in `c`.
+        const C_MASK: u64 = 0xffff_ffff_0000_0000;
+        const C_WANT: u64 = (NVGRE_WORD.swap_bytes() as u64) << 32;
+
+        #[inline(always)]
+        fn read(w: &[[u8; 8]; 3]) -> Self {
+            Self {
+                a: u64::from_le_bytes(w[0]),
+                b: u64::from_le_bytes(w[1]),
+                c: u64::from_le_bytes(w[2]),
+            }
+        }
+
+        /// The IPv4 total length.
+        #[inline(always)]
+        fn total_len(self) -> usize {
+            usize::from(((self.a >> 16) as u16).swap_bytes())
+        }
+
+        /// Version 4 without options, not a fragment, protocol GRE, NVGRE's GRE word, and a
+        /// header checksum that verifies.
+        #[inline(always)]
+        fn valid(self) -> bool {
+            const LOW: u64 = 0xffff_ffff;
+            let sum =
+                (self.a & LOW) + (self.a >> 32) + (self.b & LOW) + (self.b >> 32) + (self.c & LOW);
+            self.a & Self::A_MASK == Self::A_WANT
+                && self.b & Self::B_MASK == Self::B_WANT
+                && self.c & Self::C_MASK == Self::C_WANT
+                && sum % 0xffff == 0
+        }
     }
 
     /// Untagged Ethernet, IPv6 without extension headers, GRE, inner Ethernet.
@@ -946,8 +1012,11 @@ mod fast {
 
     /// True when the key's VSID is one a VM may use.
     #[inline]
-    fn valid_key(key: u32) -> bool {
-        Vsid::new(key >> 8).is_ok()
+    pub(super) fn valid_key(key: u32) -> bool {
+        // `Vsid::MIN <= key >> 8 <= Vsid::MAX` as one unsigned compare of the whole key.
+        const LOW: u32 = Vsid::MIN << 8;
+        const SPAN: u32 = (Vsid::MAX << 8 | 0xff) - LOW;
+        key.wrapping_sub(LOW) <= SPAN
     }
 
     #[inline(always)]
@@ -963,30 +1032,13 @@ mod fast {
     #[inline(always)]
     fn v4(frame: &[u8]) -> Option<Nvgre> {
         let (h, _) = V4::ref_from_prefix(frame).ok()?;
-        let w = [
-            h.ip[0].get(),
-            h.ip[1].get(),
-            h.ip[2].get(),
-            h.ip[3].get(),
-            h.ip[4].get(),
-        ];
-        // version 4, IHL 5; total length covers GRE and an inner Ethernet header and fits
-        // the frame; no MF, no offset; protocol GRE; the header checksum verifies.
-        let total = (w[0] & 0xffff) as usize;
+        let w = V4Words::read(&h.words);
+        // The total length covers GRE and an inner Ethernet header and fits the frame.
+        let total = w.total_len();
         let available = frame.len() - EthernetHeader::LEN;
-        let sum =
-            u64::from(w[0]) + u64::from(w[1]) + u64::from(w[2]) + u64::from(w[3]) + u64::from(w[4]);
-        let sum = (sum & 0xffff_ffff) + (sum >> 32);
-        let sum = (sum & 0xffff) + (sum >> 16);
-        let sum = (sum & 0xffff) + (sum >> 16);
-        let sum = (sum & 0xffff) + (sum >> 16);
-        if w[0] >> 24 != 0x45
+        if !w.valid()
             || total < Ipv4Header::LEN + NvgreHeader::LEN + EthernetHeader::LEN
             || total > available
-            || w[1] & 0x3fff != 0
-            || (w[2] >> 16) & 0xff != u32::from(ip_proto::GRE)
-            || sum != 0xffff
-            || h.gre_word.get() != NVGRE_WORD
             || is_tag(h.inner.ethertype)
         {
             return None;
@@ -1032,15 +1084,13 @@ mod fast {
         ))
     }
 
-    /// The outer headers of an untagged IPv4 NVGRE frame, the IPv4 header as five
-    /// big-endian words: written with the same widths `inspect` reads them with (see
-    /// `encap`).
+    /// The outer headers of an untagged IPv4 NVGRE frame, the IPv4 header and GRE word as
+    /// the three words of [`V4Words`], written with the widths `inspect` reads them with.
     #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
     #[repr(C)]
     struct OuterV4 {
         eth: EthernetHeader,
-        ip: [U32; 5],
-        gre_word: U32,
+        words: [[u8; 8]; 3],
         key: U32,
     }
 
@@ -1104,21 +1154,22 @@ mod fast {
                 h.eth.dst = p.dst_mac;
                 h.eth.src = p.src_mac;
                 h.eth.ethertype = U16::new(EtherType::IPV4.0);
-                // Whole 32-bit words, as `inspect` loads them: a load that spans several
-                // narrower stores cannot be forwarded from them and waits for them to
-                // retire (a frame encapsulated, then inspected, e.g. looped back).
-                h.ip = [
-                    U32::new(0x4500_0000 | u32::from(tos) << 16 | u32::from(total)),
-                    U32::new(u32::from(p.ip_id) << 16 | u32::from(flags_frag)),
-                    U32::new(
-                        u32::from(p.ttl) << 24
-                            | u32::from(ip_proto::GRE) << 16
-                            | u32::from(sum.finish()),
-                    ),
-                    U32::new(src.to_bits()),
-                    U32::new(dst.to_bits()),
+                // Whole words, as `inspect` loads them (see `V4Words`): a frame
+                // encapsulated, then inspected (e.g. looped back) is read from these stores.
+                h.words = [
+                    (0x45
+                        | u64::from(tos) << 8
+                        | be16(total) << 16
+                        | be16(p.ip_id) << 32
+                        | be16(flags_frag) << 48)
+                        .to_le_bytes(),
+                    (u64::from(p.ttl)
+                        | u64::from(ip_proto::GRE) << 8
+                        | be16(sum.finish()) << 16
+                        | be32(src.to_bits()) << 32)
+                        .to_le_bytes(),
+                    (be32(dst.to_bits()) | be32(NVGRE_WORD) << 32).to_le_bytes(),
                 ];
-                h.gre_word = U32::new(NVGRE_WORD);
                 h.key = key;
                 OVERHEAD_V4
             }
@@ -1146,13 +1197,25 @@ mod fast {
         Some(Encapsulated::new(flow_id, outer_len, false))
     }
 
+    /// A 16-bit field as it sits, big-endian, in the low bytes of a little-endian word.
+    #[inline(always)]
+    fn be16(v: u16) -> u64 {
+        u64::from(u16::from_le_bytes(v.to_be_bytes()))
+    }
+
+    /// A 32-bit field as it sits, big-endian, in the low bytes of a little-endian word.
+    #[inline(always)]
+    fn be32(v: u32) -> u64 {
+        u64::from(u32::from_le_bytes(v.to_be_bytes()))
+    }
+
     /// Untagged Ethernet, option-less IPv4, the first four bytes after it.
     #[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
     #[repr(C)]
     struct InnerV4 {
         eth: EthernetHeader,
         ip: Ipv4Header,
-        ports: U32,
+        ports: [u8; 4],
     }
 
     /// The flow hash of an untagged inner IPv4 frame without options whose total length
@@ -1173,12 +1236,12 @@ mod fast {
             0
         } else {
             match protocol {
-                ip_proto::TCP | ip_proto::UDP | 132 => u64::from(h.ports.get()),
+                ip_proto::TCP | ip_proto::UDP | 132 => u64::from(u32::from_le_bytes(h.ports)),
                 _ => 0,
             }
         };
         let addrs =
-            u64::from(u32::from_be_bytes(h.ip.src)) << 32 | u64::from(u32::from_be_bytes(h.ip.dst));
+            u64::from(u32::from_le_bytes(h.ip.src)) | u64::from(u32::from_le_bytes(h.ip.dst)) << 32;
         let h64 = folded_mul(
             addrs ^ SEED[0],
             (ports << 8 | u64::from(protocol)) ^ SEED[1],
@@ -1214,6 +1277,29 @@ mod tests {
         p.outer_vlan = outer_vlan;
         encap(&mut f, &p).unwrap();
         (inner, f.data().to_vec())
+    }
+
+    /// The fast paths' one-compare key check accepts exactly the keys whose VSID `Vsid::new`
+    /// accepts, at every boundary of the ranges and in between.
+    #[test]
+    fn fast_key_check_agrees_with_vsid_rules() {
+        let mut keys = std::vec::Vec::new();
+        for vsid in [0, 1, Vsid::MIN - 1, Vsid::MIN, Vsid::MIN + 1, 0x12_3456, Vsid::MAX - 1]
+            .into_iter()
+            .chain([Vsid::MAX, Vsid::MAX + 1])
+        {
+            for flow in [0u32, 1, 0x7f, 0xfe, 0xff] {
+                keys.push(vsid << 8 | flow);
+            }
+        }
+        keys.extend((0..=u32::MAX).step_by(65_521));
+        for key in keys {
+            assert_eq!(
+                fast::valid_key(key),
+                Vsid::new(key >> 8).is_ok(),
+                "key {key:#010x}"
+            );
+        }
     }
 
     /// The differential tests compare `inspect` with `inspect_general`; this makes sure the
