@@ -906,7 +906,6 @@ mod fast {
     };
     use crate::buf::PacketBuf;
     use crate::ids::{FlowId, Vsid};
-    use crate::wire::checksum::Checksum;
     use crate::wire::ethernet::{EtherType, EthernetHeader};
     use crate::wire::gre::{NvgreHeader, FLAG_K};
     use crate::wire::ip_proto;
@@ -1116,14 +1115,16 @@ mod fast {
             return None;
         }
         let data = buf.data();
-        let (eth, _) = EthernetHeader::ref_from_prefix(data).ok()?;
-        if eth.ethertype().is_vlan_tag() {
-            return None;
-        }
         let inner_len = data.len();
-        let flow = match flow_v4(data) {
-            Some(f) => f,
-            None => super::flow_hash_and_tos(data)?,
+        // An untagged IPv4 frame (what `flow_v4` accepts) needs no further check.
+        let flow = if let Some(f) = flow_v4(data) {
+            f
+        } else {
+            let (eth, _) = EthernetHeader::ref_from_prefix(data).ok()?;
+            if eth.ethertype().is_vlan_tag() {
+                return None;
+            }
+            super::flow_hash_and_tos(data)?
         };
         let flow_id = p.flow_id.unwrap_or(FlowId(fold8(flow.hash)));
         let tos = match p.tos {
@@ -1138,14 +1139,21 @@ mod fast {
             Underlay::V4 { src, dst } => {
                 let total = u16::try_from(OVERHEAD_V4 - EthernetHeader::LEN + inner_len).ok()?;
                 let flags_frag: u16 = if p.dont_fragment { 0x4000 } else { 0 };
-                let sum = Checksum::new()
-                    .add_u16(0x4500 | u16::from(tos))
-                    .add_u16(total)
-                    .add_u16(p.ip_id)
-                    .add_u16(flags_frag)
-                    .add_u16(u16::from(p.ttl) << 8 | u16::from(ip_proto::GRE))
-                    .add_u32(src.to_bits())
-                    .add_u32(dst.to_bits());
+                // The header's nine non-checksum 16-bit words: their sum is below 2^20,
+                // so two folds bring it to 16 bits (`Checksum` folds any 64-bit sum).
+                let (s, d) = (src.to_bits(), dst.to_bits());
+                let sum = (0x4500 | u32::from(tos))
+                    + u32::from(total)
+                    + u32::from(p.ip_id)
+                    + u32::from(flags_frag)
+                    + (u32::from(p.ttl) << 8 | u32::from(ip_proto::GRE))
+                    + (s >> 16)
+                    + (s & 0xffff)
+                    + (d >> 16)
+                    + (d & 0xffff);
+                let sum = (sum & 0xffff) + (sum >> 16);
+                let sum = (sum & 0xffff) + (sum >> 16);
+                let checksum = !(sum as u16);
                 let out = buf.push_front(OVERHEAD_V4).ok()?;
                 let Ok(h) = OuterV4::mut_from_bytes(out) else {
                     // Unreachable: `push_front` returned exactly OVERHEAD_V4 bytes.
@@ -1165,7 +1173,7 @@ mod fast {
                         .to_le_bytes(),
                     (u64::from(p.ttl)
                         | u64::from(ip_proto::GRE) << 8
-                        | be16(sum.finish()) << 16
+                        | be16(checksum) << 16
                         | be32(src.to_bits()) << 32)
                         .to_le_bytes(),
                     (be32(dst.to_bits()) | be32(NVGRE_WORD) << 32).to_le_bytes(),
