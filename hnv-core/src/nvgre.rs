@@ -41,6 +41,7 @@
 //! ```
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use zerocopy::Ref;
@@ -426,16 +427,19 @@ fn write_outer(
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Nvgre {
-    /// The GRE key: VSID ‖ FlowID.
-    key: u32,
-    inner_offset: u32,
-    inner_len: u16,
-    /// Outer VLAN ID, or [`NO_VLAN`].
-    vlan: u16,
-    /// Offset of the outer IP header (14, or 18 behind a VLAN tag).
-    l3_offset: u8,
-    v6: bool,
+    /// The GRE key (VSID ‖ FlowID, bits 32..64), the inner frame's length (bits 16..32)
+    /// and the outer VLAN ID or [`NO_VLAN`] (bits 0..16). Never 0 (a valid VSID makes the
+    /// key at least 0x0010_0000), and that niche keeps `Result<Nvgre, DropReason>` at 16
+    /// bytes, two words built in registers and returned in them: a result of byte-sized
+    /// fields was assembled on the stack with narrow stores and copied with wide loads,
+    /// which cannot be forwarded from them.
+    hi: NonZeroU64,
+    /// Offset of the inner frame (bits 0..32), of the outer IP header (bits 32..40: 14, or
+    /// 18 behind a VLAN tag), and the IPv6 flag (bit 40).
+    lo: u64,
 }
+
+const _: () = assert!(size_of::<Result<Nvgre, DropReason>>() == 16);
 
 /// `Nvgre::vlan` of an untagged frame (a VLAN ID has 12 bits, so it never collides).
 const NO_VLAN: u16 = u16::MAX;
@@ -465,62 +469,74 @@ impl Nvgre {
         inner_offset: usize,
         inner_len: usize,
     ) -> Self {
+        let hi = u64::from(key) << 32
+            | (inner_len as u64 & 0xffff) << 16
+            | u64::from(outer_vlan.unwrap_or(NO_VLAN));
         Self {
-            key,
-            inner_offset: inner_offset as u32,
-            inner_len: inner_len as u16,
-            vlan: outer_vlan.unwrap_or(NO_VLAN),
-            l3_offset: l3_offset as u8,
-            v6,
+            hi: NonZeroU64::new(hi).unwrap_or(NonZeroU64::MIN),
+            lo: (inner_offset as u64 & 0xffff_ffff)
+                | (l3_offset as u64 & 0xff) << 32
+                | u64::from(v6) << 40,
         }
+    }
+
+    #[inline]
+    fn key_bits(&self) -> u32 {
+        (self.hi.get() >> 32) as u32
+    }
+
+    #[inline]
+    fn vlan_bits(&self) -> u16 {
+        self.hi.get() as u16
     }
 
     /// VSID from the key.
     #[inline]
     pub fn vsid(&self) -> Vsid {
-        Vsid::from_key_unchecked(self.key >> 8)
+        Vsid::from_key_unchecked(self.key_bits() >> 8)
     }
 
     /// FlowID from the key (informational; never used for matching).
     #[inline]
     pub fn flow_id(&self) -> FlowId {
-        FlowId(self.key as u8)
+        FlowId(self.key_bits() as u8)
     }
 
     /// The whole GRE key: VSID (24 bits) ‖ FlowID (8 bits).
     #[inline]
     pub fn key(&self) -> u32 {
-        self.key
+        self.key_bits()
     }
 
     /// True when the outer header is IPv6.
     #[inline]
     pub fn is_ipv6(&self) -> bool {
-        self.v6
+        self.lo >> 40 & 1 == 1
     }
 
     /// Outer VLAN ID, if the frame was tagged.
     #[inline]
     pub fn outer_vlan(&self) -> Option<u16> {
-        (self.vlan != NO_VLAN).then_some(self.vlan)
+        let vlan = self.vlan_bits();
+        (vlan != NO_VLAN).then_some(vlan)
     }
 
     /// Offset of the outer IP header in the frame.
     #[inline]
     pub fn l3_offset(&self) -> usize {
-        usize::from(self.l3_offset)
+        (self.lo >> 32 & 0xff) as usize
     }
 
     /// Offset of the inner Ethernet frame in the NVGRE frame.
     #[inline]
     pub fn inner_offset(&self) -> usize {
-        self.inner_offset as usize
+        (self.lo & 0xffff_ffff) as usize
     }
 
     /// Length of the inner Ethernet frame (link-layer padding after it excluded).
     #[inline]
     pub fn inner_len(&self) -> usize {
-        usize::from(self.inner_len)
+        (self.hi.get() >> 16 & 0xffff) as usize
     }
 
     /// Outer source and destination PAs, read from `frame`.
@@ -531,7 +547,7 @@ impl Nvgre {
     #[inline]
     pub fn underlay(&self, frame: &[u8]) -> Underlay {
         let l3 = self.l3_offset();
-        if self.v6 {
+        if self.is_ipv6() {
             Underlay::V6 {
                 src: Ipv6Addr::from(read_array::<16>(frame, l3 + 8)),
                 dst: Ipv6Addr::from(read_array::<16>(frame, l3 + 24)),
@@ -568,12 +584,12 @@ impl fmt::Debug for Nvgre {
         f.debug_struct("Nvgre")
             .field("vsid", &self.vsid())
             .field("flow_id", &self.flow_id())
-            .field("ipv6", &self.v6)
-            .field("key", &format_args!("{:#010x}", self.key))
+            .field("ipv6", &self.is_ipv6())
+            .field("key", &format_args!("{:#010x}", self.key()))
             .field("outer_vlan", &self.outer_vlan())
-            .field("l3_offset", &self.l3_offset)
-            .field("inner_offset", &self.inner_offset)
-            .field("inner_len", &self.inner_len)
+            .field("l3_offset", &self.l3_offset())
+            .field("inner_offset", &self.inner_offset())
+            .field("inner_len", &self.inner_len())
             .finish_non_exhaustive()
     }
 }
