@@ -41,8 +41,8 @@
 //! ```
 
 use core::fmt;
-use core::num::NonZeroU64;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::num::NonZeroU64;
 
 use zerocopy::Ref;
 
@@ -803,9 +803,8 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<InnerFlow> {
             };
             let addrs =
                 u64::from(u32::from_le_bytes(h.src)) | u64::from(u32::from_le_bytes(h.dst)) << 32;
-            let h64 = folded_mul(addrs ^ SEED[0], (p << 8 | u64::from(h.protocol)) ^ SEED[1]);
             Some(InnerFlow {
-                hash: finish(h64),
+                hash: v4_hash(addrs, p, h.protocol),
                 tos: h.tos,
             })
         }
@@ -830,6 +829,17 @@ fn inner_flow(ethertype: EtherType, l3: &[u8]) -> Option<InnerFlow> {
         }
         _ => None,
     }
+}
+
+/// The flow hash of an IPv4 packet: `addrs` is source ‖ destination (little-endian),
+/// `ports` the first four bytes after the header (0 when they are not ports).
+#[inline(always)]
+#[allow(clippy::inline_always)] // on the encap fast path
+fn v4_hash(addrs: u64, ports: u64, protocol: u8) -> u32 {
+    finish(folded_mul(
+        addrs ^ SEED[0],
+        (ports << 8 | u64::from(protocol)) ^ SEED[1],
+    ))
 }
 
 /// Hash of the MAC addresses and type of a non-IP frame.
@@ -917,8 +927,8 @@ mod fast {
     use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
     use super::{
-        finish, fold8, folded_mul, EncapParams, Encapsulated, InnerFlow, Nvgre, OuterTos, Underlay,
-        OVERHEAD_V4, OVERHEAD_V6, SEED,
+        fold8, EncapParams, Encapsulated, InnerFlow, Nvgre, OuterTos, Underlay, OVERHEAD_V4,
+        OVERHEAD_V6,
     };
     use crate::buf::PacketBuf;
     use crate::ids::{FlowId, Vsid};
@@ -1266,12 +1276,8 @@ mod fast {
         };
         let addrs =
             u64::from(u32::from_le_bytes(h.ip.src)) | u64::from(u32::from_le_bytes(h.ip.dst)) << 32;
-        let h64 = folded_mul(
-            addrs ^ SEED[0],
-            (ports << 8 | u64::from(protocol)) ^ SEED[1],
-        );
         Some(InnerFlow {
-            hash: finish(h64),
+            hash: super::v4_hash(addrs, ports, protocol),
             tos: h.ip.tos,
         })
     }
@@ -1308,9 +1314,17 @@ mod tests {
     #[test]
     fn fast_key_check_agrees_with_vsid_rules() {
         let mut keys = std::vec::Vec::new();
-        for vsid in [0, 1, Vsid::MIN - 1, Vsid::MIN, Vsid::MIN + 1, 0x12_3456, Vsid::MAX - 1]
-            .into_iter()
-            .chain([Vsid::MAX, Vsid::MAX + 1])
+        for vsid in [
+            0,
+            1,
+            Vsid::MIN - 1,
+            Vsid::MIN,
+            Vsid::MIN + 1,
+            0x12_3456,
+            Vsid::MAX - 1,
+        ]
+        .into_iter()
+        .chain([Vsid::MAX, Vsid::MAX + 1])
         {
             for flow in [0u32, 1, 0x7f, 0xfe, 0xff] {
                 keys.push(vsid << 8 | flow);
