@@ -1056,16 +1056,15 @@ mod fast {
 
     #[inline(always)]
     fn v4(frame: &[u8]) -> Option<Nvgre> {
+        /// The shortest total length: IPv4, GRE and an inner Ethernet header.
+        const MIN: usize = Ipv4Header::LEN + NvgreHeader::LEN + EthernetHeader::LEN;
         let (h, _) = V4::ref_from_prefix(frame).ok()?;
         let w = V4Words::read(&h.words);
-        // The total length covers GRE and an inner Ethernet header and fits the frame.
+        // The total length covers GRE and an inner Ethernet header and fits the frame
+        // (one unsigned compare: `V4` guarantees `available >= MIN`).
         let total = w.total_len();
         let available = frame.len() - EthernetHeader::LEN;
-        if !w.valid()
-            || total < Ipv4Header::LEN + NvgreHeader::LEN + EthernetHeader::LEN
-            || total > available
-            || is_tag(h.inner.ethertype)
-        {
+        if !w.valid() || total.wrapping_sub(MIN) > available - MIN || is_tag(h.inner.ethertype) {
             return None;
         }
         let key = h.key.get();
@@ -1084,12 +1083,15 @@ mod fast {
 
     #[inline(always)]
     fn v6(frame: &[u8]) -> Option<Nvgre> {
+        /// The shortest payload: GRE and an inner Ethernet header.
+        const MIN: usize = NvgreHeader::LEN + EthernetHeader::LEN;
         let (h, _) = V6::ref_from_prefix(frame).ok()?;
         let payload = usize::from(h.ip.payload_len.get());
         if h.ip.ver_tc_flow.get() >> 28 != 6
             || h.ip.next_header != ip_proto::GRE
-            || payload < NvgreHeader::LEN + EthernetHeader::LEN
-            || payload > frame.len() - EthernetHeader::LEN - Ipv6Header::LEN
+            // The payload covers GRE and an inner Ethernet header and fits the frame (one
+            // unsigned compare: `V6` guarantees the frame holds at least that much).
+            || payload.wrapping_sub(MIN) > frame.len() - EthernetHeader::LEN - Ipv6Header::LEN - MIN
             || h.gre_word.get() != NVGRE_WORD
             || is_tag(h.inner.ethertype)
         {
