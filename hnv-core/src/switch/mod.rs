@@ -761,13 +761,15 @@ impl<T: HostTables> Switch<T> {
         // L2Only record may use any CA (dynamic learning).
         let own = self.tables.by_mac(vsid, port_mac).copied();
         let learning = own.is_some_and(|r| r.record_type == RecordType::L2Only);
+        // Its PA is the source PA of whatever this frame is encapsulated into.
+        let sender_pa = own.map(|r| r.pa);
         let ethertype = eth.ethertype();
         let dst = eth.dst();
         if ethertype == EtherType::ARP {
             let Some(arp) = arp_info(eth.payload()) else {
                 return Action::Drop(DropReason::PortFrameMalformed);
             };
-            return self.port_arp(port, port_mac, vsid, learning, dst, arp, events);
+            return self.port_arp(port, port_mac, vsid, learning, sender_pa, dst, arp, events);
         }
         if let Some(ns) = nd::solicit(ethertype, eth.payload()) {
             return self.port_solicit(port, port_mac, vsid, learning, ns, events);
@@ -797,7 +799,7 @@ impl<T: HostTables> Switch<T> {
             let Some(ip) = ip else {
                 return Action::Drop(DropReason::NotRoutable);
             };
-            return self.route(vsid, port_mac, ip, events);
+            return self.route(vsid, port_mac, sender_pa, ip, events);
         }
         if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
             // Fig. 1-7: switched locally; the filter is not involved. A frame to the
@@ -814,7 +816,7 @@ impl<T: HostTables> Switch<T> {
             }
             return Action::Drop(DropReason::NoLookupRecord);
         };
-        self.toward_record(vsid, port_mac, &rec, None, ip, events)
+        self.toward_record(vsid, port_mac, sender_pa, &rec, None, ip, events)
     }
 
     /// ARP from a VM port: the gateway, proxy answers, flooding and learning.
@@ -825,6 +827,7 @@ impl<T: HostTables> Switch<T> {
         port_mac: MacAddr,
         vsid: Vsid,
         learning: bool,
+        own_pa: Option<IpAddr>,
         dst: MacAddr,
         arp: ArpInfo,
         events: &mut impl EventSink,
@@ -897,7 +900,9 @@ impl<T: HostTables> Switch<T> {
                     });
                 }
                 match self.record_by_mac(vsid, dst).copied() {
-                    Some(rec) => self.toward_record(vsid, port_mac, &rec, None, None, events),
+                    Some(rec) => {
+                        self.toward_record(vsid, port_mac, own_pa, &rec, None, None, events)
+                    }
                     None => Action::Drop(DropReason::NoLookupRecord),
                 }
             }
@@ -977,6 +982,7 @@ impl<T: HostTables> Switch<T> {
         &mut self,
         vsid: Vsid,
         port_mac: MacAddr,
+        own_pa: Option<IpAddr>,
         ip: IpInfo,
         events: &mut impl EventSink,
     ) -> Action {
@@ -1007,15 +1013,26 @@ impl<T: HostTables> Switch<T> {
         if dst_rd != Some(src_rd) {
             return Action::Drop(DropReason::CrossRoutingDomain);
         }
-        self.toward_record(vsid, port_mac, &rec, Some(rec.mac), Some(ip), events)
+        self.toward_record(
+            vsid,
+            port_mac,
+            own_pa,
+            &rec,
+            Some(rec.mac),
+            Some(ip),
+            events,
+        )
     }
 
     /// Sends toward the VM a record describes: a local port, or NVGRE to its PA.
+    /// `own_pa` is the PA of the sender's own record (`by_mac(src_vsid, src_mac)`), which
+    /// the caller has already looked up.
     #[allow(clippy::too_many_arguments)]
     fn toward_record(
         &mut self,
         src_vsid: Vsid,
         src_mac: MacAddr,
+        own_pa: Option<IpAddr>,
         rec: &LookupEntry,
         route_to: Option<MacAddr>,
         ip: Option<IpInfo>,
@@ -1036,7 +1053,7 @@ impl<T: HostTables> Switch<T> {
             Rule::Nat => return self.rewrite_egress(src_vsid, src_mac, rec, ip, events),
             Rule::None => return Action::Drop(DropReason::UnsupportedRule),
         }
-        let Some(src_pa) = self.source_pa(src_vsid, src_mac, rec.pa) else {
+        let Some(src_pa) = self.source_pa(own_pa, rec.pa) else {
             return Action::Drop(DropReason::NotOurPa);
         };
         let Some(dst_mac) = self.next_hop_mac(rec.pa, events) else {
@@ -1119,13 +1136,11 @@ impl<T: HostTables> Switch<T> {
         })
     }
 
-    /// The PA to send from: the sending VM's record's, else this host's first PA of the
-    /// destination's family.
-    fn source_pa(&self, vsid: Vsid, mac: MacAddr, dst_pa: IpAddr) -> Option<IpAddr> {
+    /// The PA to send from: the sending VM's record's (`own_pa`), else this host's first
+    /// PA of the destination's family.
+    fn source_pa(&self, own_pa: Option<IpAddr>, dst_pa: IpAddr) -> Option<IpAddr> {
         let same_family = |a: &IpAddr| a.is_ipv4() == dst_pa.is_ipv4();
-        self.tables
-            .by_mac(vsid, mac)
-            .map(|r| r.pa)
+        own_pa
             .filter(|pa| same_family(pa) && self.tables.owns_pa(*pa))
             .or_else(|| self.tables.own_pas().iter().copied().find(same_family))
     }
@@ -1514,7 +1529,8 @@ impl<T: HostTables> Switch<T> {
             record_type: RecordType::L2Only,
             use_vm_mac: false,
         };
-        let action = self.toward_record(vsid, src_mac, &rec, None, None, events);
+        let own_pa = self.tables.by_mac(vsid, src_mac).map(|r| r.pa);
+        let action = self.toward_record(vsid, src_mac, own_pa, &rec, None, None, events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
         verdict
