@@ -1032,7 +1032,8 @@ mod fast {
     /// True for the ethertypes the general path treats as a VLAN tag.
     #[inline]
     fn is_tag(t: U16) -> bool {
-        EtherType(t.get()).is_vlan_tag()
+        // Compared as stored (network order), without swapping bytes.
+        t == U16::new(EtherType::VLAN.0) || t == U16::new(EtherType::QINQ.0)
     }
 
     /// True when the key's VSID is one a VM may use.
@@ -1087,12 +1088,13 @@ mod fast {
         const MIN: usize = NvgreHeader::LEN + EthernetHeader::LEN;
         let (h, _) = V6::ref_from_prefix(frame).ok()?;
         let payload = usize::from(h.ip.payload_len.get());
-        if h.ip.ver_tc_flow.get() >> 28 != 6
+        // Fields compared as stored (network order) where no value is needed.
+        if h.ip.ver_tc_flow.as_bytes()[0] >> 4 != 6
             || h.ip.next_header != ip_proto::GRE
             // The payload covers GRE and an inner Ethernet header and fits the frame (one
             // unsigned compare: `V6` guarantees the frame holds at least that much).
             || payload.wrapping_sub(MIN) > frame.len() - EthernetHeader::LEN - Ipv6Header::LEN - MIN
-            || h.gre_word.get() != NVGRE_WORD
+            || h.gre_word != U32::new(NVGRE_WORD)
             || is_tag(h.inner.ethertype)
         {
             return None;
