@@ -1089,7 +1089,7 @@ mod fast {
         let (h, _) = V6::ref_from_prefix(frame).ok()?;
         let payload = usize::from(h.ip.payload_len.get());
         // Fields compared as stored (network order) where no value is needed.
-        if h.ip.ver_tc_flow.as_bytes()[0] >> 4 != 6
+        if h.ip.ver_tc_flow.to_bytes()[0] >> 4 != 6
             || h.ip.next_header != ip_proto::GRE
             // The payload covers GRE and an inner Ethernet header and fits the frame (one
             // unsigned compare: `V6` guarantees the frame holds at least that much).
