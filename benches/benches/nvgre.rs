@@ -7,6 +7,9 @@
 //! * `decap/{v4,v6}/{64,1500}`: `hnv_decap+push_front` and `hnv_inspect` vs
 //!   `etherparse_slice_outer`.
 //! * `encap+decap/{v4,v6}/64`: `hnv_encap+decap` vs `etherparse_build+slice_outer`.
+//! * `burst/{v4,v6}/64x32`: the same round trip over 32 frames in separate buffers per
+//!   iteration (`Throughput::Elements(32)`): `hnv_encap+decap` vs
+//!   `etherparse_build+slice_outer`.
 
 use std::hint::black_box;
 
@@ -14,9 +17,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use etherparse::{IpNumber, SlicedPacket};
 use hnv_benches::{
     assert_same_packet, etherparse_build, frame_buf, gre_payload, headroom_buffer,
-    hnv_encapsulated, inner_frame, Family, INNER_SIZES,
+    hnv_encapsulated, inner_frame, Family, HEADROOM, INNER_SIZES,
 };
-use hnv_core::buf::PacketBuf;
+use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::nvgre;
 
 /// Checks (untimed) that etherparse slices the encapsulated frame down to a GRE payload, so
@@ -134,6 +137,54 @@ fn round_trip(c: &mut Criterion, family: Family, size: usize) {
     g.finish();
 }
 
+/// Frames in a `burst` iteration, and the bytes between their buffers.
+const BURST: usize = 32;
+const BURST_STRIDE: usize = 2048;
+
+fn burst(c: &mut Criterion, family: Family) {
+    let inner = inner_frame(64);
+    assert_same_packet(family, &inner);
+    let params = family.params();
+    let payload = gre_payload(&inner);
+    let mut mem = vec![0u8; BURST * BURST_STRIDE];
+    for slot in mem.chunks_exact_mut(BURST_STRIDE) {
+        slot[HEADROOM..HEADROOM + inner.len()].copy_from_slice(&inner);
+    }
+    let mut g = c.benchmark_group(format!("burst/{}/64x{BURST}", family.label()));
+    g.throughput(criterion::Throughput::Elements(BURST as u64));
+    // Timed: for each of 32 frames, each in its own buffer (as in a ring of UMEM frames):
+    // a `FrameBuf` over it, encap, decap. Decap leaves the inner frame, so nothing to undo.
+    g.bench_function("hnv_encap+decap", |b| {
+        b.iter(|| {
+            let mut keys = 0u32;
+            for slot in mem.chunks_exact_mut(BURST_STRIDE) {
+                let mut fb = FrameBuf::new(slot, HEADROOM, inner.len()).expect("fits");
+                let e = nvgre::encap(&mut fb, black_box(&params)).expect("encap");
+                let n = nvgre::decap(&mut fb).expect("decap");
+                keys ^= n.key() ^ u32::from(e.flow_id().0);
+            }
+            keys
+        });
+    });
+    for slot in mem.chunks_exact(BURST_STRIDE) {
+        assert_eq!(
+            &slot[HEADROOM..HEADROOM + inner.len()],
+            &inner[..],
+            "frames restored"
+        );
+    }
+    // Timed: 32 times `etherparse_build+slice_outer` as in `round_trip`.
+    g.bench_function("etherparse_build+slice_outer", |b| {
+        b.iter(|| {
+            for _ in 0..BURST {
+                let out = etherparse_build(black_box(family), black_box(&payload));
+                black_box(&SlicedPacket::from_ethernet(&out).expect("slice"));
+            }
+        });
+    });
+    g.finish();
+}
+
 fn nvgre_benches(c: &mut Criterion) {
     for family in Family::ALL {
         for size in INNER_SIZES {
@@ -147,6 +198,9 @@ fn nvgre_benches(c: &mut Criterion) {
     }
     for family in Family::ALL {
         round_trip(c, family, 64);
+    }
+    for family in Family::ALL {
+        burst(c, family);
     }
 }
 
