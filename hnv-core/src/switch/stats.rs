@@ -82,14 +82,22 @@ impl Stats {
     }
 
     pub(super) fn count_vsid(&mut self, vsid: Vsid, verdict: Verdict) {
+        let count = |c: &mut VsidCounters| {
+            c.frames += 1;
+            if matches!(verdict, Verdict::Drop(_)) {
+                c.dropped += 1;
+            } else if verdict != Verdict::Consumed {
+                c.forwarded += 1;
+            }
+        };
         let key = VsidKey::new(vsid);
-        let mut c = self.per_vsid.get(&key).copied().unwrap_or_default();
-        c.frames += 1;
-        if matches!(verdict, Verdict::Drop(_)) {
-            c.dropped += 1;
-        } else if verdict != Verdict::Consumed {
-            c.forwarded += 1;
+        // Counted in place: one lookup per frame once the VSID has its counters.
+        if let Some(c) = self.per_vsid.get_mut(&key) {
+            count(c);
+            return;
         }
+        let mut c = VsidCounters::default();
+        count(&mut c);
         if self.per_vsid.insert(key, c).is_err() {
             self.vsid_overflow += 1;
         }
