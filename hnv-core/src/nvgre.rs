@@ -1344,6 +1344,61 @@ mod tests {
         }
     }
 
+    /// The fast path's checksum rule (sum of little-endian words ≡ 0 mod 65535) accepts
+    /// exactly what the general path's RFC 1071 check accepts: every single-bit change of
+    /// the outer IPv4 header and GRE word is judged the same by both, a change that only
+    /// breaks the checksum is refused as `BadOuterChecksum`, and a checksum field changed
+    /// by its one's-complement twin (0x0000 <-> 0xffff) is not a change at all.
+    #[test]
+    fn fast_ipv4_checks_agree_with_the_general_path_bit_for_bit() {
+        let v4 = Underlay::V4 {
+            src: Ipv4Addr::new(192, 168, 4, 11),
+            dst: Ipv4Addr::new(192, 168, 4, 22),
+        };
+        let (_, w) = wire(v4, None);
+        assert!(fast::inspect(&w).is_some());
+        let mut refused = 0;
+        for byte in 14..38 {
+            for bit in 0..8 {
+                let mut m = w.clone();
+                m[byte] ^= 1 << bit;
+                let general = inspect_general(&m);
+                match fast::inspect(&m) {
+                    Some(n) => assert_eq!(Ok(n), general, "byte {byte} bit {bit}"),
+                    None => assert!(general.is_err(), "byte {byte} bit {bit}: fast path refused"),
+                }
+                if (26..34).contains(&byte) {
+                    // Addresses: only the checksum breaks.
+                    assert_eq!(general, Err(DropReason::BadOuterChecksum));
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused, 64);
+        // A header whose checksum is 0x0000 verifies with 0xffff too (RFC 1624 §3).
+        let mut zero = w.clone();
+        let sum = u32::from(checksum_without_field(&zero[14..34]));
+        // Pick an identification that makes the stored checksum 0x0000.
+        let id = (0xffff - sum) as u16;
+        zero[18..20].copy_from_slice(&id.to_be_bytes());
+        zero[24..26].copy_from_slice(&[0, 0]);
+        let mut ones = zero.clone();
+        ones[24..26].copy_from_slice(&[0xff, 0xff]);
+        for f in [&zero, &ones] {
+            assert!(inspect_general(f).is_ok());
+            assert_eq!(fast::inspect(f).map(Ok), Some(inspect_general(f)));
+        }
+    }
+
+    /// The one's-complement sum of an IPv4 header with its checksum and identification
+    /// fields taken as zero.
+    fn checksum_without_field(h: &[u8]) -> u16 {
+        let mut c = h.to_vec();
+        c[4..6].copy_from_slice(&[0, 0]);
+        c[10..12].copy_from_slice(&[0, 0]);
+        crate::wire::checksum::Checksum::new().add_bytes(&c).sum()
+    }
+
     /// The differential tests compare `inspect` with `inspect_general`; this makes sure the
     /// fast paths really answer for the shapes they exist for, and hand tagged frames over.
     #[test]
