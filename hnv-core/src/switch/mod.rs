@@ -29,7 +29,7 @@ mod nd;
 mod rewrite;
 mod stats;
 
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use gso::Gso;
 pub use learn::LEARNED_CAPACITY;
@@ -87,7 +87,8 @@ pub trait HostTables: LookupTable + RouteTable + NeighborTable {
         self.own_pas().contains(&pa)
     }
 
-    /// The local port with `mac` on `vsid`.
+    /// The local port with `mac` on `vsid`. An implementation that overrides this must
+    /// agree with [`HostTables::port`] (the switch skips the call for a MAC no port has).
     fn port_by_mac(&self, vsid: Option<Vsid>, mac: MacAddr) -> Option<PortId> {
         (0..self.port_count()).find_map(|i| {
             let id = PortId(u16::try_from(i).ok()?);
@@ -378,6 +379,8 @@ pub struct Switch<T> {
     neighbors: FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
     /// Resolved next hops by destination PA (see [`HopCache`]).
     hops: HopCache,
+    /// What decisions need of each port (see [`PortState`]).
+    ports: PortStates,
 }
 
 /// Slots of the switch's next-hop cache (direct-mapped by destination PA).
@@ -447,6 +450,132 @@ impl HopCache {
 
 const _: () = assert!(HOP_SLOTS == 1 << 9, "HopCache::index keeps 9 bits");
 
+/// What decisions need to know about a VM port, worked out once per table snapshot
+/// ([`Switch::new`], [`Switch::set_tables`]) instead of once per frame: its MAC and VSID,
+/// its own lookup record's CA (the usual source address, checked without a lookup; an
+/// L2Only record lets it use any CA), and the source PA and PA VLAN of whatever it
+/// sends encapsulated, per outer family.
+#[derive(Clone, Copy)]
+struct PortState {
+    mac: MacAddr,
+    vsid: Option<Vsid>,
+    own_ca: Option<IpAddr>,
+    learning: bool,
+    src4: Option<Ipv4Addr>,
+    vlan4: Option<u16>,
+    src6: Option<Ipv6Addr>,
+    vlan6: Option<u16>,
+}
+
+impl PortState {
+    fn of<T: HostTables>(tables: &T, port: PortId) -> Option<Self> {
+        let (mac, vsid) = tables.port(port)?;
+        Some(Self::for_vm(tables, mac, vsid))
+    }
+
+    /// The state of a VM with `mac` on `vsid` (a port, or the sender of a flood copy).
+    fn for_vm<T: HostTables>(tables: &T, mac: MacAddr, vsid: Option<Vsid>) -> Self {
+        let own = vsid.and_then(|v| tables.by_mac(v, mac));
+        let own_pa = own.map(|r| r.pa);
+        // The sender's own record's PA when it is this host's and of the destination's
+        // family, else this host's first PA of that family.
+        let src = |v4: bool| {
+            own_pa
+                .filter(|pa| pa.is_ipv4() == v4 && tables.owns_pa(*pa))
+                .or_else(|| tables.own_pas().iter().copied().find(|a| a.is_ipv4() == v4))
+        };
+        let src4 = match src(true) {
+            Some(IpAddr::V4(a)) => Some(a),
+            _ => None,
+        };
+        let src6 = match src(false) {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => None,
+        };
+        Self {
+            mac,
+            vsid,
+            own_ca: own.map(|r| r.ca),
+            learning: own.is_some_and(|r| r.record_type == RecordType::L2Only),
+            src4,
+            vlan4: src4.and_then(|a| tables.pa_vlan(IpAddr::V4(a))),
+            src6,
+            vlan6: src6.and_then(|a| tables.pa_vlan(IpAddr::V6(a))),
+        }
+    }
+}
+
+/// [`PortState`] of ports `0..MAX_PORTS` (others are worked out per frame), and a filter
+/// of every port's MAC.
+#[derive(Clone)]
+struct PortStates {
+    states: [Option<PortState>; MAX_PORTS],
+    /// Bit [`mac_bit`] of each port's MAC: a destination MAC whose bit is clear is no
+    /// local port's, which spares the port scan for frames to remote VMs.
+    macs: u64,
+}
+
+/// A MAC's bit in [`PortStates::macs`]: six bits of a multiplicative hash.
+#[inline]
+fn mac_bit(mac: MacAddr) -> u64 {
+    let [b0, b1, b2, b3, b4, b5] = mac.0;
+    let word = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0]);
+    1 << (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
+impl PortStates {
+    fn new<T: HostTables>(tables: &T) -> Self {
+        let mut states = [None; MAX_PORTS];
+        for (i, s) in states.iter_mut().enumerate() {
+            if let Ok(i) = u16::try_from(i) {
+                *s = PortState::of(tables, PortId(i));
+            }
+        }
+        let macs = (0..tables.port_count())
+            .filter_map(|i| tables.port(PortId(u16::try_from(i).ok()?)))
+            .fold(0, |m, (mac, _)| m | mac_bit(mac));
+        Self { states, macs }
+    }
+
+    /// False when no port has `mac` (true: some port may have it).
+    #[inline]
+    fn may_have(&self, mac: MacAddr) -> bool {
+        self.macs & mac_bit(mac) != 0
+    }
+
+    /// The state of `port`: the remembered one, else worked out into `spare`.
+    fn get<'a, T: HostTables>(
+        &'a self,
+        tables: &T,
+        port: PortId,
+        spare: &'a mut Option<PortState>,
+    ) -> Option<&'a PortState> {
+        if let Some(s) = self.states.get(port.index()) {
+            return s.as_ref();
+        }
+        *spare = PortState::of(tables, port);
+        spare.as_ref()
+    }
+}
+
+/// Who sent the frame being decided, and the frame.
+struct Sender<'a> {
+    state: &'a PortState,
+    frame: &'a [u8],
+    /// The length the MTU check judges (the frame's, or its largest GSO segment's);
+    /// `None`: no ICMP error is made here (flood copies are checked when encapsulated).
+    judged: Option<usize>,
+}
+
+/// The parts of a switch a decision reads, borrowed apart from the next-hop cache it
+/// fills, so that records are used where they are stored: never copied, never re-read
+/// from a copy.
+struct View<'s, T> {
+    tables: &'s T,
+    learned: &'s Learned,
+    neighbors: &'s FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
+}
+
 /// How many frames ahead [`Switch::from_port_batch`] requests a frame's destination
 /// record (and twice that far its index slot).
 const PREFETCH_DISTANCE: usize = 4;
@@ -464,6 +593,10 @@ struct IpInfo {
     protocol: u8,
 }
 
+// Inlined: an `IpInfo` returned through memory is re-read with wider loads than it was
+// written with, which stalls on store forwarding (measured 4 ns of the encap decision).
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
     match ethertype {
         EtherType::IPV4 => {
@@ -512,6 +645,7 @@ impl<T: HostTables> Switch<T> {
     /// A switch over `tables`.
     pub fn new(tables: T) -> Self {
         Self {
+            ports: PortStates::new(&tables),
             tables,
             learned: Learned::new(),
             stats: Stats::new(),
@@ -533,6 +667,7 @@ impl<T: HostTables> Switch<T> {
     /// `set_tables`: a `T` whose answers change behind a shared reference (interior
     /// mutability) must be handed over again with `set_tables` after each change.
     pub fn set_tables(&mut self, tables: T) {
+        self.ports = PortStates::new(&tables);
         self.tables = tables;
         self.hops.clear();
     }
@@ -549,19 +684,19 @@ impl<T: HostTables> Switch<T> {
 
     /// The record for `ca` in `vsid`: the snapshot's, else a learned one.
     pub fn record_by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry> {
-        self.tables
-            .by_ca(vsid, ca)
-            .or_else(|| self.learned.by_ca(vsid, ca))
+        self.view().record_by_ca(vsid, ca)
     }
 
     /// The record for `mac` in `vsid`, preferring one with an IP address over L2Only.
     pub fn record_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry> {
-        match self.tables.by_mac(vsid, mac) {
-            Some(r) if r.record_type == RecordType::L2Only => {
-                Some(self.learned.by_mac(vsid, mac).unwrap_or(r))
-            }
-            Some(r) => Some(r),
-            None => self.learned.by_mac(vsid, mac),
+        self.view().record_by_mac(vsid, mac)
+    }
+
+    fn view(&self) -> View<'_, T> {
+        View {
+            tables: &self.tables,
+            learned: &self.learned,
+            neighbors: &self.neighbors,
         }
     }
 
@@ -620,7 +755,11 @@ impl<T: HostTables> Switch<T> {
         };
         let verdict = self.act_judged(frame, &action, judged);
         self.count(verdict);
-        if let Some(vsid) = self.tables.port(port).and_then(|(_, v)| v) {
+        let vsid = match self.ports.states.get(port.index()) {
+            Some(s) => s.and_then(|s| s.vsid),
+            None => self.tables.port(port).and_then(|(_, v)| v),
+        };
+        if let Some(vsid) = vsid {
             self.stats.count_vsid(vsid, verdict);
         }
         verdict
@@ -682,74 +821,40 @@ impl<T: HostTables> Switch<T> {
         judged: usize,
         events: &mut impl EventSink,
     ) -> Action {
-        if let Some((mac, vsid)) = self.tables.port(port) {
-            events.trace(Step::Port { port, mac, vsid });
-        }
-        let action = self.decide_port_inner(port, frame, events);
-        let action = match action {
-            Action::Encap { params, .. } => self
-                .check_mtu(port, frame, judged, &params)
-                .unwrap_or(action),
-            _ => action,
-        };
+        // The action is written once, where the caller reads it: the MTU check is made
+        // before an `Encap` is built, not on a copy of it afterwards.
+        let action = self.decide_port_inner(port, frame, judged, events);
         events.trace(Step::Action(action));
         action
-    }
-
-    /// Too big once encapsulated: an ICMP error for the VM (IPv4 with DF, IPv6), or a drop.
-    /// `len` is the length judged: the frame's, or its largest segment's.
-    fn check_mtu(
-        &self,
-        port: PortId,
-        frame: &[u8],
-        len: usize,
-        params: &EncapParams,
-    ) -> Option<Action> {
-        let overhead = params.underlay.overhead();
-        let outer_ip = len + overhead - crate::wire::ethernet::EthernetHeader::LEN;
-        let mtu = self.tables.uplink_mtu();
-        if outer_ip <= usize::from(mtu) {
-            return None;
-        }
-        let fail = Some(Action::Drop(DropReason::MtuExceeded));
-        let Some((df, src)) = icmp::too_big_kind(frame) else {
-            return fail;
-        };
-        let vsid = self.tables.port(port).and_then(|(_, v)| v)?;
-        let rd = self.tables.vsid(vsid).map(SubnetInfo::rdid_index)?;
-        let gw = self
-            .tables
-            .customer_route(rd, src)
-            .filter(|r| r.vsid == vsid && r.next_hop.is_none())
-            .map(|r| r.prefix.first_host());
-        match gw {
-            Some(gw_ip) if df => Some(Action::TooBig {
-                gw_ip,
-                mtu: mtu.saturating_sub(overhead as u16),
-            }),
-            _ => fail,
-        }
     }
 
     fn decide_port_inner(
         &mut self,
         port: PortId,
         frame: &[u8],
+        judged: usize,
         events: &mut impl EventSink,
     ) -> Action {
-        let Some((port_mac, port_vsid)) = self.tables.port(port) else {
+        let mut spare = None;
+        let Some(ps) = self.ports.get(&self.tables, port, &mut spare) else {
             return Action::Drop(DropReason::UnknownPort);
         };
+        events.trace(Step::Port {
+            port,
+            mac: ps.mac,
+            vsid: ps.vsid,
+        });
         let Ok(eth) = EthernetFrame::parse(frame) else {
             return Action::Drop(DropReason::PortFrameMalformed);
         };
         if eth.vlan().is_some() {
             return Action::Drop(DropReason::PortVlanTag);
         }
+        let port_mac = ps.mac;
         if eth.src() != port_mac {
             return Action::Drop(DropReason::SpoofedSourceMac);
         }
-        let Some(vsid) = port_vsid else {
+        let Some(vsid) = ps.vsid else {
             // Not virtualized: a plain L2 switch between VSID-0 ports and the uplink.
             return Action::Forward(match self.tables.port_by_mac(None, eth.dst()) {
                 Some(p) if p != port => Verdict::ToPort(p),
@@ -757,33 +862,32 @@ impl<T: HostTables> Switch<T> {
                 None => Verdict::ToWire,
             });
         };
-        // The port's own record (looked up once per frame). A port whose MAC has an
-        // L2Only record may use any CA (dynamic learning).
-        let own = self.tables.by_mac(vsid, port_mac).copied();
-        let learning = own.is_some_and(|r| r.record_type == RecordType::L2Only);
-        // Its PA is the source PA of whatever this frame is encapsulated into.
-        let sender_pa = own.map(|r| r.pa);
+        let learning = ps.learning;
         let ethertype = eth.ethertype();
         let dst = eth.dst();
         if ethertype == EtherType::ARP {
             let Some(arp) = arp_info(eth.payload()) else {
                 return Action::Drop(DropReason::PortFrameMalformed);
             };
-            return self.port_arp(port, port_mac, vsid, learning, sender_pa, dst, arp, events);
+            return self.port_arp(port, frame, judged, vsid, dst, arp, events);
         }
         if let Some(ns) = nd::solicit(ethertype, eth.payload()) {
             return self.port_solicit(port, port_mac, vsid, learning, ns, events);
         }
+        let view = View {
+            tables: &self.tables,
+            learned: &self.learned,
+            neighbors: &self.neighbors,
+        };
         let ip = ip_info(ethertype, eth.payload());
-        if let Some(ip) = ip {
+        if let Some(ip) = &ip {
             // Link-local IPv6 sources (neighbour discovery, router solicitation) stay on
             // the virtual subnet and are not CAs of the policy.
-            // The usual case, the port's own record's CA, needs no second lookup.
-            let own_ca = own.is_some_and(|r| r.ca == ip.src);
+            // The usual case, the port's own record's CA, needs no lookup.
             if !learning
-                && !own_ca
+                && ps.own_ca != Some(ip.src)
                 && !is_link_local(ip.src)
-                && !self.owns_ca(vsid, port_mac, ip.src)
+                && !view.owns_ca(vsid, port_mac, ip.src)
             {
                 return Action::Drop(DropReason::SpoofedSourceCa);
             }
@@ -795,13 +899,23 @@ impl<T: HostTables> Switch<T> {
                 remote: Remote::Hosting,
             }));
         }
+        let from = Sender {
+            state: ps,
+            frame,
+            judged: Some(judged),
+        };
         if dst == self.tables.gateway_mac() {
-            let Some(ip) = ip else {
+            let Some(ip) = &ip else {
                 return Action::Drop(DropReason::NotRoutable);
             };
-            return self.route(vsid, port_mac, sender_pa, ip, events);
+            return view.route(&mut self.hops, &from, ip, events);
         }
-        if let Some(p) = self.tables.port_by_mac(Some(vsid), dst) {
+        if let Some(p) = self
+            .ports
+            .may_have(dst)
+            .then(|| self.tables.port_by_mac(Some(vsid), dst))
+            .flatten()
+        {
             // Fig. 1-7: switched locally; the filter is not involved. A frame to the
             // sender's own MAC is not sent back to it (no hairpin), as on VSID-0 ports.
             return Action::Forward(if p == port {
@@ -810,13 +924,13 @@ impl<T: HostTables> Switch<T> {
                 Verdict::ToPort(p)
             });
         }
-        let Some(rec) = self.record_by_mac(vsid, dst).copied() else {
-            if let Some(ip) = ip {
+        let Some(rec) = view.record_by_mac(vsid, dst) else {
+            if let Some(ip) = &ip {
                 events.event(Event::Miss { vsid, ca: ip.dst });
             }
             return Action::Drop(DropReason::NoLookupRecord);
         };
-        self.toward_record(vsid, port_mac, sender_pa, &rec, None, ip, events)
+        view.toward_record(&mut self.hops, &from, rec, None, ip.as_ref(), events)
     }
 
     /// ARP from a VM port: the gateway, proxy answers, flooding and learning.
@@ -824,20 +938,31 @@ impl<T: HostTables> Switch<T> {
     fn port_arp(
         &mut self,
         port: PortId,
-        port_mac: MacAddr,
+        frame: &[u8],
+        judged: usize,
         vsid: Vsid,
-        learning: bool,
-        own_pa: Option<IpAddr>,
         dst: MacAddr,
         arp: ArpInfo,
         events: &mut impl EventSink,
     ) -> Action {
+        let mut spare = None;
+        let Some(&PortState {
+            mac: port_mac,
+            learning,
+            ..
+        }) = self.ports.get(&self.tables, port, &mut spare)
+        else {
+            return Action::Drop(DropReason::UnknownPort);
+        };
         if arp.sender_mac != port_mac {
             return Action::Drop(DropReason::SpoofedSourceMac);
         }
         let sender = IpAddr::V4(arp.sender_ip);
         // An ARP probe (sender 0.0.0.0, RFC 5227) claims no address.
-        if !arp.sender_ip.is_unspecified() && !learning && !self.owns_ca(vsid, port_mac, sender) {
+        if !arp.sender_ip.is_unspecified()
+            && !learning
+            && !self.view().owns_ca(vsid, port_mac, sender)
+        {
             return Action::Drop(DropReason::SpoofedSourceCa);
         }
         if learning && !arp.sender_ip.is_unspecified() {
@@ -847,16 +972,21 @@ impl<T: HostTables> Switch<T> {
                 self.learn(vsid, sender, port_mac, l2.pa, events);
             }
         }
+        let view = View {
+            tables: &self.tables,
+            learned: &self.learned,
+            neighbors: &self.neighbors,
+        };
         match arp.op {
             ArpOp::Request => {
                 let target = IpAddr::V4(arp.target_ip);
-                if self.is_gateway(vsid, target) {
+                if view.is_gateway(vsid, target) {
                     // Fig. 1-8: the filter is every subnet's `.1`.
                     return Action::ArpReply {
                         mac: self.tables.gateway_mac(),
                     };
                 }
-                match self.record_by_ca(vsid, target).copied() {
+                match view.record_by_ca(vsid, target) {
                     Some(rec) if self.tables.owns_pa(rec.pa) => {
                         // Fig. 1-7: a local VM answers for itself.
                         Action::Forward(Verdict::Flood(Flood {
@@ -899,12 +1029,18 @@ impl<T: HostTables> Switch<T> {
                         Verdict::ToPort(p)
                     });
                 }
-                match self.record_by_mac(vsid, dst).copied() {
-                    Some(rec) => {
-                        self.toward_record(vsid, port_mac, own_pa, &rec, None, None, events)
-                    }
-                    None => Action::Drop(DropReason::NoLookupRecord),
-                }
+                let Some(rec) = view.record_by_mac(vsid, dst) else {
+                    return Action::Drop(DropReason::NoLookupRecord);
+                };
+                let Some(state) = self.ports.get(&self.tables, port, &mut spare) else {
+                    return Action::Drop(DropReason::UnknownPort);
+                };
+                let from = Sender {
+                    state,
+                    frame,
+                    judged: Some(judged),
+                };
+                view.toward_record(&mut self.hops, &from, rec, None, None, events)
             }
         }
     }
@@ -921,7 +1057,11 @@ impl<T: HostTables> Switch<T> {
         events: &mut impl EventSink,
     ) -> Action {
         let src = IpAddr::V6(ns.src);
-        if !ns.is_dad() && !learning && !is_link_local(src) && !self.owns_ca(vsid, port_mac, src) {
+        if !ns.is_dad()
+            && !learning
+            && !is_link_local(src)
+            && !self.view().owns_ca(vsid, port_mac, src)
+        {
             return Action::Drop(DropReason::SpoofedSourceCa);
         }
         let target = IpAddr::V6(ns.target);
@@ -932,13 +1072,13 @@ impl<T: HostTables> Switch<T> {
                 remote,
             }))
         };
-        if self.is_gateway(vsid, target) {
+        if self.view().is_gateway(vsid, target) {
             return Action::NdReply {
                 mac: self.tables.gateway_mac(),
                 router: true,
             };
         }
-        match self.record_by_ca(vsid, target).copied() {
+        match self.view().record_by_ca(vsid, target) {
             // Its own address (DAD): every host of the VSID hears it.
             Some(rec) if rec.mac == port_mac => flood(Remote::Hosting),
             // A local VM answers (or defends its address) itself.
@@ -961,6 +1101,26 @@ impl<T: HostTables> Switch<T> {
             }
         }
     }
+}
+
+impl<'s, T: HostTables> View<'s, T> {
+    /// The record for `ca` in `vsid`: the snapshot's, else a learned one.
+    fn record_by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&'s LookupEntry> {
+        self.tables
+            .by_ca(vsid, ca)
+            .or_else(|| self.learned.by_ca(vsid, ca))
+    }
+
+    /// The record for `mac` in `vsid`, preferring one with an IP address over L2Only.
+    fn record_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&'s LookupEntry> {
+        match self.tables.by_mac(vsid, mac) {
+            Some(r) if r.record_type == RecordType::L2Only => {
+                Some(self.learned.by_mac(vsid, mac).unwrap_or(r))
+            }
+            Some(r) => Some(r),
+            None => self.learned.by_mac(vsid, mac),
+        }
+    }
 
     /// True when `ca` in `vsid` belongs to the port with `mac` (snapshot or learned).
     fn owns_ca(&self, vsid: Vsid, mac: MacAddr, ca: IpAddr) -> bool {
@@ -979,28 +1139,30 @@ impl<T: HostTables> Switch<T> {
 
     /// Routing by the distributed router (fig. 1-8, 1-11).
     fn route(
-        &mut self,
-        vsid: Vsid,
-        port_mac: MacAddr,
-        own_pa: Option<IpAddr>,
-        ip: IpInfo,
+        &self,
+        hops: &mut HopCache,
+        from: &Sender<'_>,
+        ip: &IpInfo,
         events: &mut impl EventSink,
     ) -> Action {
+        let Some(vsid) = from.state.vsid else {
+            return Action::Drop(DropReason::NoRoute);
+        };
         let Some(src_rd) = self.tables.vsid(vsid).map(SubnetInfo::rdid_index) else {
             return Action::Drop(DropReason::NoRoute);
         };
         events.trace(Step::RoutingDomain(src_rd));
-        let Some(route) = self.tables.customer_route(src_rd, ip.dst).copied() else {
+        let Some(route) = self.tables.customer_route(src_rd, ip.dst) else {
             return Action::Drop(DropReason::NoRoute);
         };
-        events.trace(Step::Route(route));
+        events.trace(Step::Route(*route));
         let target = route.next_hop.unwrap_or(ip.dst);
         // A CA with its own record; else, behind a gateway, the VSID's GatewayWildcard
         // record (it stands for every CA the gateway serves).
-        let rec = self.record_by_ca(route.vsid, target).copied().or_else(|| {
+        let rec = self.record_by_ca(route.vsid, target).or_else(|| {
             let subnet = self.tables.vsid(route.vsid)?;
             let first = *subnet.gateways().first()?;
-            self.tables.record(first).copied()
+            self.tables.record(first)
         });
         let Some(rec) = rec else {
             events.event(Event::Miss {
@@ -1013,29 +1175,17 @@ impl<T: HostTables> Switch<T> {
         if dst_rd != Some(src_rd) {
             return Action::Drop(DropReason::CrossRoutingDomain);
         }
-        self.toward_record(
-            vsid,
-            port_mac,
-            own_pa,
-            &rec,
-            Some(rec.mac),
-            Some(ip),
-            events,
-        )
+        self.toward_record(hops, from, rec, Some(rec.mac), Some(ip), events)
     }
 
     /// Sends toward the VM a record describes: a local port, or NVGRE to its PA.
-    /// `own_pa` is the PA of the sender's own record (`by_mac(src_vsid, src_mac)`), which
-    /// the caller has already looked up.
-    #[allow(clippy::too_many_arguments)]
     fn toward_record(
-        &mut self,
-        src_vsid: Vsid,
-        src_mac: MacAddr,
-        own_pa: Option<IpAddr>,
+        &self,
+        hops: &mut HopCache,
+        from: &Sender<'_>,
         rec: &LookupEntry,
         route_to: Option<MacAddr>,
-        ip: Option<IpInfo>,
+        ip: Option<&IpInfo>,
         events: &mut impl EventSink,
     ) -> Action {
         events.trace(Step::Record(*rec));
@@ -1050,40 +1200,81 @@ impl<T: HostTables> Switch<T> {
         }
         match rec.rule {
             Rule::Encap => {}
-            Rule::Nat => return self.rewrite_egress(src_vsid, src_mac, rec, ip, events),
+            Rule::Nat => return self.rewrite_egress(hops, from, rec, ip, events),
             Rule::None => return Action::Drop(DropReason::UnsupportedRule),
         }
-        let Some(src_pa) = self.source_pa(own_pa, rec.pa) else {
-            return Action::Drop(DropReason::NotOurPa);
+        let ps = from.state;
+        let (underlay, vlan) = match rec.pa {
+            IpAddr::V4(dst) => match ps.src4 {
+                Some(src) => (Underlay::V4 { src, dst }, ps.vlan4),
+                None => return Action::Drop(DropReason::NotOurPa),
+            },
+            IpAddr::V6(dst) => match ps.src6 {
+                Some(src) => (Underlay::V6 { src, dst }, ps.vlan6),
+                None => return Action::Drop(DropReason::NotOurPa),
+            },
         };
-        let Some(dst_mac) = self.next_hop_mac(rec.pa, events) else {
+        let Some(dst_mac) = self.next_hop_mac(hops, rec.pa, events) else {
             return Action::Drop(DropReason::UnresolvedNeighbor);
         };
-        let underlay = match (src_pa, rec.pa) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => Underlay::V4 { src, dst },
-            (IpAddr::V6(src), IpAddr::V6(dst)) => Underlay::V6 { src, dst },
-            _ => return Action::Drop(DropReason::NotOurPa),
-        };
+        if let Some(len) = from.judged {
+            let overhead = underlay.overhead();
+            let outer_ip = len + overhead - crate::wire::ethernet::EthernetHeader::LEN;
+            if outer_ip > usize::from(self.tables.uplink_mtu()) {
+                return self.too_big(from, overhead);
+            }
+        }
         let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
         // A PA on a VLAN sends tagged (priority 0).
-        params.outer_vlan = self.tables.pa_vlan(src_pa);
+        params.outer_vlan = vlan;
         Action::Encap { params, route_to }
+    }
+
+    /// Too big once encapsulated (`overhead` bytes of outer headers): an ICMP error for
+    /// the VM (IPv4 with DF, IPv6), or a drop.
+    fn too_big(&self, from: &Sender<'_>, overhead: usize) -> Action {
+        let fail = Action::Drop(DropReason::MtuExceeded);
+        let Some((df, src)) = icmp::too_big_kind(from.frame) else {
+            return fail;
+        };
+        let Some(vsid) = from.state.vsid else {
+            return fail;
+        };
+        let Some(rd) = self.tables.vsid(vsid).map(SubnetInfo::rdid_index) else {
+            return fail;
+        };
+        let gw = self
+            .tables
+            .customer_route(rd, src)
+            .filter(|r| r.vsid == vsid && r.next_hop.is_none())
+            .map(|r| r.prefix.first_host());
+        match gw {
+            Some(gw_ip) if df => Action::TooBig {
+                gw_ip,
+                mtu: self.tables.uplink_mtu().saturating_sub(overhead as u16),
+            },
+            _ => fail,
+        }
     }
 
     /// IP rewrite towards a remote VM (fig. "IP rewrite"): the sender's CA becomes its own
     /// PA, the destination CA the destination's PA; no encapsulation.
     fn rewrite_egress(
-        &mut self,
-        src_vsid: Vsid,
-        src_mac: MacAddr,
+        &self,
+        hops: &mut HopCache,
+        from: &Sender<'_>,
         rec: &LookupEntry,
-        ip: Option<IpInfo>,
+        ip: Option<&IpInfo>,
         events: &mut impl EventSink,
     ) -> Action {
         let Some(ip) = ip else {
             return Action::Drop(DropReason::NotRoutable);
         };
-        let Some(src_rec) = self.record_by_ca(src_vsid, ip.src).copied() else {
+        let Some(src_rec) = from
+            .state
+            .vsid
+            .and_then(|vsid| self.record_by_ca(vsid, ip.src))
+        else {
             return Action::Drop(DropReason::SpoofedSourceCa);
         };
         if src_rec.rule != Rule::Nat
@@ -1093,11 +1284,11 @@ impl<T: HostTables> Switch<T> {
         {
             return Action::Drop(DropReason::UnsupportedRule);
         }
-        let Some(eth_dst) = self.next_hop_mac(rec.pa, events) else {
+        let Some(eth_dst) = self.next_hop_mac(hops, rec.pa, events) else {
             return Action::Drop(DropReason::UnresolvedNeighbor);
         };
         let eth_src = if src_rec.use_vm_mac {
-            src_mac
+            from.state.mac
         } else {
             self.tables.uplink_mac()
         };
@@ -1110,6 +1301,40 @@ impl<T: HostTables> Switch<T> {
         }
     }
 
+    /// The provider-network MAC towards `pa`: a neighbour, or the neighbour that is the
+    /// provider route's next hop.
+    fn next_hop_mac(
+        &self,
+        hops: &mut HopCache,
+        pa: IpAddr,
+        events: &mut impl EventSink,
+    ) -> Option<MacAddr> {
+        if let Some(h) = hops.get(pa) {
+            events.trace(Step::NextHop {
+                pa,
+                hop: h.via,
+                mac: Some(h.mac),
+            });
+            return Some(h.mac);
+        }
+        let hop = match self.tables.provider_route(pa) {
+            Some(r) => r.next_hop.unwrap_or(pa),
+            None => pa,
+        };
+        let mac = self
+            .tables
+            .neighbor(hop)
+            .or_else(|| self.neighbors.get(&PaKey::new(hop)).copied());
+        events.trace(Step::NextHop { pa, hop, mac });
+        match mac {
+            Some(mac) => hops.put(Hop { pa, via: hop, mac }),
+            None => events.event(Event::UnresolvedNeighbor(hop)),
+        }
+        mac
+    }
+}
+
+impl<T: HostTables> Switch<T> {
     /// IP rewrite of a packet from the wire addressed to a PA of a local Nat record: the
     /// PAs become the two VMs' CAs. `None` when the packet is not for a Nat PA here.
     fn rewrite_ingress(&self, ip: IpInfo) -> Option<Action> {
@@ -1134,42 +1359,6 @@ impl<T: HostTables> Switch<T> {
             eth_src: self.tables.gateway_mac(),
             then: Verdict::ToPort(port),
         })
-    }
-
-    /// The PA to send from: the sending VM's record's (`own_pa`), else this host's first
-    /// PA of the destination's family.
-    fn source_pa(&self, own_pa: Option<IpAddr>, dst_pa: IpAddr) -> Option<IpAddr> {
-        let same_family = |a: &IpAddr| a.is_ipv4() == dst_pa.is_ipv4();
-        own_pa
-            .filter(|pa| same_family(pa) && self.tables.owns_pa(*pa))
-            .or_else(|| self.tables.own_pas().iter().copied().find(same_family))
-    }
-
-    /// The provider-network MAC towards `pa`: a neighbour, or the neighbour that is the
-    /// provider route's next hop.
-    fn next_hop_mac(&mut self, pa: IpAddr, events: &mut impl EventSink) -> Option<MacAddr> {
-        if let Some(h) = self.hops.get(pa) {
-            events.trace(Step::NextHop {
-                pa,
-                hop: h.via,
-                mac: Some(h.mac),
-            });
-            return Some(h.mac);
-        }
-        let hop = match self.tables.provider_route(pa) {
-            Some(r) => r.next_hop.unwrap_or(pa),
-            None => pa,
-        };
-        let mac = self
-            .tables
-            .neighbor(hop)
-            .or_else(|| self.neighbors.get(&PaKey::new(hop)).copied());
-        events.trace(Step::NextHop { pa, hop, mac });
-        match mac {
-            Some(mac) => self.hops.put(Hop { pa, via: hop, mac }),
-            None => events.event(Event::UnresolvedNeighbor(hop)),
-        }
-        mac
     }
 
     /// Remembers a provider-network neighbour's MAC (static entries always win).
@@ -1529,8 +1718,18 @@ impl<T: HostTables> Switch<T> {
             record_type: RecordType::L2Only,
             use_vm_mac: false,
         };
-        let own_pa = self.tables.by_mac(vsid, src_mac).map(|r| r.pa);
-        let action = self.toward_record(vsid, src_mac, own_pa, &rec, None, None, events);
+        let state = PortState::for_vm(&self.tables, src_mac, Some(vsid));
+        let from = Sender {
+            state: &state,
+            frame: frame.data(),
+            judged: None,
+        };
+        let view = View {
+            tables: &self.tables,
+            learned: &self.learned,
+            neighbors: &self.neighbors,
+        };
+        let action = view.toward_record(&mut self.hops, &from, &rec, None, None, events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
         verdict
