@@ -20,6 +20,23 @@ pub struct VsidCounters {
     pub dropped: u64,
 }
 
+impl VsidCounters {
+    fn count(&mut self, verdict: Verdict) {
+        self.frames += 1;
+        if matches!(verdict, Verdict::Drop(_)) {
+            self.dropped += 1;
+        } else if verdict != Verdict::Consumed {
+            self.forwarded += 1;
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.frames += other.frames;
+        self.forwarded += other.forwarded;
+        self.dropped += other.dropped;
+    }
+}
+
 /// Ports with their own counters (ports beyond are counted in the totals only).
 pub const MAX_PORTS: usize = 64;
 
@@ -47,6 +64,11 @@ pub struct Stats {
     /// Frames of VSIDs beyond the per-VSID counter map's capacity.
     pub vsid_overflow: u64,
     per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
+    /// The VSID of each port (of the switch's current tables) and what its frames added
+    /// to that VSID's counters: counted in place, with no map lookup per frame; folded
+    /// into `per_vsid` when the port's VSID changes.
+    port_vsid: [Option<Vsid>; MAX_PORTS],
+    port_vsid_counts: [VsidCounters; MAX_PORTS],
 }
 
 impl Default for Stats {
@@ -70,36 +92,81 @@ impl Stats {
             learn_full: 0,
             vsid_overflow: 0,
             per_vsid: FixedMap::new(),
+            port_vsid: [None; MAX_PORTS],
+            port_vsid_counts: [VsidCounters {
+                frames: 0,
+                forwarded: 0,
+                dropped: 0,
+            }; MAX_PORTS],
         }
     }
 
     /// Counters of `vsid` (zero when it has seen no frame).
     pub fn vsid(&self, vsid: Vsid) -> VsidCounters {
-        self.per_vsid
+        let mut total = self
+            .per_vsid
             .get(&VsidKey::new(vsid))
             .copied()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for (v, c) in self.port_vsid.iter().zip(&self.port_vsid_counts) {
+            if *v == Some(vsid) {
+                total.add(c);
+            }
+        }
+        total
     }
 
     pub(super) fn count_vsid(&mut self, vsid: Vsid, verdict: Verdict) {
-        let count = |c: &mut VsidCounters| {
-            c.frames += 1;
-            if matches!(verdict, Verdict::Drop(_)) {
-                c.dropped += 1;
-            } else if verdict != Verdict::Consumed {
-                c.forwarded += 1;
+        let mut c = VsidCounters::default();
+        c.count(verdict);
+        self.add_vsid(vsid, &c);
+    }
+
+    /// A frame from `port`, of `vsid`: counted in the port's slot when `vsid` is the
+    /// port's, in the per-VSID map otherwise.
+    pub(super) fn count_port_vsid(&mut self, port: PortId, vsid: Vsid, verdict: Verdict) {
+        let i = port.index();
+        if self.port_vsid.get(i) == Some(&Some(vsid)) {
+            if let Some(c) = self.port_vsid_counts.get_mut(i) {
+                c.count(verdict);
+                return;
             }
-        };
+        }
+        self.count_vsid(vsid, verdict);
+    }
+
+    /// The ports' VSIDs from now on (`vsids[i]`: port `i`'s); what each port counted so
+    /// far moves to the per-VSID map.
+    pub(super) fn set_port_vsids(&mut self, vsids: &[Option<Vsid>; MAX_PORTS]) {
+        for i in 0..MAX_PORTS {
+            let (Some(old), Some(new)) = (self.port_vsid.get(i), vsids.get(i)) else {
+                continue;
+            };
+            if old == new {
+                continue;
+            }
+            let counts = self
+                .port_vsid_counts
+                .get_mut(i)
+                .map(core::mem::take)
+                .unwrap_or_default();
+            if let Some(v) = *old {
+                if counts.frames > 0 {
+                    self.add_vsid(v, &counts);
+                }
+            }
+        }
+        self.port_vsid = *vsids;
+    }
+
+    fn add_vsid(&mut self, vsid: Vsid, counts: &VsidCounters) {
         let key = VsidKey::new(vsid);
-        // Counted in place: one lookup per frame once the VSID has its counters.
         if let Some(c) = self.per_vsid.get_mut(&key) {
-            count(c);
+            c.add(counts);
             return;
         }
-        let mut c = VsidCounters::default();
-        count(&mut c);
-        if self.per_vsid.insert(key, c).is_err() {
-            self.vsid_overflow += 1;
+        if self.per_vsid.insert(key, *counts).is_err() {
+            self.vsid_overflow += counts.frames;
         }
     }
 
@@ -136,5 +203,53 @@ impl Stats {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vsid(v: u32) -> Vsid {
+        Vsid::new(v).unwrap()
+    }
+
+    #[test]
+    fn port_counts_stay_with_the_vsid_they_were_counted_for() {
+        let (a, b) = (vsid(5001), vsid(6001));
+        let mut s = Stats::new();
+        let mut ports = [None; MAX_PORTS];
+        ports[0] = Some(a);
+        s.set_port_vsids(&ports);
+        s.count_port_vsid(PortId(0), a, Verdict::ToWire);
+        s.count_port_vsid(PortId(0), a, Verdict::Drop(DropReason::NoRoute));
+        // A frame counted for another VSID than the port's goes to the map.
+        s.count_port_vsid(PortId(0), b, Verdict::Consumed);
+        assert_eq!(
+            s.vsid(a),
+            VsidCounters {
+                frames: 2,
+                forwarded: 1,
+                dropped: 1
+            }
+        );
+        assert_eq!(s.vsid(b).frames, 1);
+        // Port 0 moves to VSID b: what it counted for a stays a's.
+        ports[0] = Some(b);
+        s.set_port_vsids(&ports);
+        s.count_port_vsid(PortId(0), b, Verdict::ToWire);
+        assert_eq!((s.vsid(a).frames, s.vsid(a).forwarded), (2, 1));
+        assert_eq!(
+            s.vsid(b),
+            VsidCounters {
+                frames: 2,
+                forwarded: 1,
+                dropped: 0
+            }
+        );
+        // Ports beyond MAX_PORTS are counted through the map.
+        s.count_port_vsid(PortId(MAX_PORTS as u16), a, Verdict::ToWire);
+        assert_eq!(s.vsid(a).frames, 3);
+        assert_eq!(s.vsid_overflow, 0);
     }
 }
