@@ -1723,3 +1723,150 @@ fn nvgre_from_a_pa_on_a_vlan_is_tagged() {
     );
     assert_eq!(f.bytes(), &pkt[..]);
 }
+
+// ---- the flow cache -----------------------------------------------------------------------
+
+/// An NVGRE frame from `src_pa` (Ethernet source `src_mac`) to HostA's 192.168.4.11 with
+/// key `vsid` carrying `inner`.
+fn nvgre_to_a(src_mac: MacAddr, src_pa: Ipv4Addr, vsid: u32, inner: &[u8]) -> Vec<u8> {
+    let mut gre = vec![0x20, 0x00, 0x65, 0x58];
+    gre.extend_from_slice(&(vsid << 8).to_be_bytes());
+    gre.extend_from_slice(inner);
+    let mut pkt = Vec::new();
+    PacketBuilder::ethernet2(src_mac.0, UPLINK_A.0)
+        .ipv4(src_pa.octets(), ip("192.168.4.11").octets(), 64)
+        .write(&mut pkt, etherparse::IpNumber::GRE, &gre)
+        .unwrap();
+    pkt
+}
+
+/// (outer destination MAC, outer destination PA) of an NVGRE frame, read by etherparse.
+fn outer_dst(frame: &[u8]) -> (MacAddr, Ipv4Addr) {
+    let s = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv4(v4)) = s.net else {
+        panic!("outer is not IPv4: {frame:02x?}");
+    };
+    (
+        eth_addrs(frame).0,
+        Ipv4Addr::from(v4.header().destination()),
+    )
+}
+
+/// Repeated frames between the same two VMs are decided once and then taken from the
+/// switch's flow cache; every change of what that decision read must show in the very
+/// next frame: a learned record, a learned (or moved) neighbour, new tables, and a frame
+/// too big for the uplink.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, its steps in order
+fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
+    let (mut a, _) = hosts(&learning_policy());
+    let mut ev = Vec::new();
+    let pkt = udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"x");
+    let send = |a: &mut Switch<Tables>, ev: &mut Vec<Event>| {
+        let mut buf = Buf::new(&pkt);
+        let verdict = from_port(a, A_CONTOSO1, &mut buf, ev);
+        (verdict, buf.bytes().to_vec())
+    };
+    // Contoso2's L2Only record is at HostB (192.168.4.22, a static neighbour).
+    let (v1, first) = send(&mut a, &mut ev);
+    let (v2, second) = send(&mut a, &mut ev);
+    assert_eq!((v1, v2), (Verdict::ToWire, Verdict::ToWire));
+    assert_eq!(first, second, "the remembered decision encapsulates alike");
+    assert_eq!(outer_dst(&first), (UPLINK_B, ip("192.168.4.22")));
+
+    // HostA learns Contoso2 at 192.168.4.33 from an ARP reply that PA sends.
+    let other = MacAddr([0x02, 0, 0, 0, 0x33, 0x01]);
+    let reply = arp(
+        ArpOperation::REPLY,
+        CONTOSO2,
+        CONTOSO1,
+        ip("10.0.0.7"),
+        CONTOSO1,
+        ip("10.0.0.5"),
+    );
+    let mut wire = Buf::new(&nvgre_to_a(other, ip("192.168.4.33"), 5001, &reply));
+    assert_eq!(
+        from_wire(&mut a, &mut wire, &mut ev),
+        Verdict::ToPort(A_CONTOSO1)
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Learned(r) if r.mac == CONTOSO2 && r.pa == IpAddr::V4(ip("192.168.4.33"))
+    )));
+    // The learned record wins over the L2Only one; its PA has no known neighbour yet.
+    assert_eq!(
+        send(&mut a, &mut ev).0,
+        Verdict::Drop(DropReason::UnresolvedNeighbor)
+    );
+
+    // The PA answers on the provider network; then it moves to another MAC.
+    let neighbour = |a: &mut Switch<Tables>, mac: MacAddr, ev: &mut Vec<Event>| {
+        let r = arp(
+            ArpOperation::REPLY,
+            mac,
+            UPLINK_A,
+            ip("192.168.4.33"),
+            UPLINK_A,
+            ip("192.168.4.11"),
+        );
+        let mut r = Buf::new(&r);
+        assert_eq!(from_wire(a, &mut r, ev), Verdict::Consumed);
+    };
+    neighbour(&mut a, other, &mut ev);
+    for _ in 0..2 {
+        let (verdict, out) = send(&mut a, &mut ev);
+        assert_eq!(verdict, Verdict::ToWire);
+        assert_eq!(outer_dst(&out), (other, ip("192.168.4.33")));
+    }
+    let moved = MacAddr([0x02, 0, 0, 0, 0x33, 0x02]);
+    neighbour(&mut a, moved, &mut ev);
+    let (_, out) = send(&mut a, &mut ev);
+    assert_eq!(
+        outer_dst(&out),
+        (moved, ip("192.168.4.33")),
+        "the neighbour moved"
+    );
+
+    // Too big once encapsulated: Fragmentation Needed, remembered decision or not.
+    let mut big = Buf::new(&big_udp_to(CONTOSO2, ip("10.0.0.7"), 1472));
+    assert_eq!(
+        from_port(&mut a, A_CONTOSO1, &mut big, &mut ev),
+        Verdict::Reply
+    );
+
+    // A tracing sink sees every step: the record and the next hop are still looked up.
+    let mut trace = hnv_core::switch::Trace::default();
+    let mut traced = Buf::new(&pkt);
+    assert_eq!(
+        traced.with(|f| a.from_port(A_CONTOSO1, f, &mut trace)),
+        Verdict::ToWire
+    );
+    assert!(trace
+        .steps
+        .iter()
+        .any(|s| matches!(s, hnv_core::switch::Step::Record(r) if r.mac == CONTOSO2)));
+
+    // New tables where Contoso2 is a static record at HostB: it wins over the learned one.
+    let policy = file::from_json(SEED).unwrap();
+    a.set_tables(Tables::compile(&policy, "HostA").unwrap());
+    let (verdict, out) = send(&mut a, &mut ev);
+    assert_eq!(verdict, Verdict::ToWire);
+    assert_eq!(outer_dst(&out), (UPLINK_B, ip("192.168.4.22")));
+}
+
+/// A DF-marked UDP frame from Contoso1 to `dst_mac` / `dst` with `payload` bytes.
+fn big_udp_to(dst_mac: MacAddr, dst: Ipv4Addr, payload: usize) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(CONTOSO1.0, dst_mac.0)
+        .ipv4(ip("10.0.0.5").octets(), dst.octets(), 64)
+        .udp(40000, 7);
+    let mut out = Vec::with_capacity(b.size(payload));
+    b.write(&mut out, &vec![0u8; payload]).unwrap();
+    // Set DF (etherparse's builder leaves it clear) and fix the header checksum.
+    let mut h = etherparse::Ipv4Header::from_slice(&out[14..]).unwrap().0;
+    h.dont_fragment = true;
+    h.header_checksum = h.calc_header_checksum();
+    let mut hb = Vec::new();
+    h.write(&mut hb).unwrap();
+    out[14..34].copy_from_slice(&hb);
+    out
+}

@@ -264,6 +264,14 @@ pub trait EventSink {
     fn trace(&mut self, step: Step) {
         let _ = step;
     }
+
+    /// True when this sink wants every step of every decision: the switch then decides
+    /// each frame in full, without the shortcut of its flow cache (which skips the
+    /// record and next-hop steps). False by default.
+    #[inline]
+    fn traces(&self) -> bool {
+        false
+    }
 }
 
 /// Records events and every decision step (for `hnv trace` and tests).
@@ -283,6 +291,9 @@ impl EventSink for Trace {
     }
     fn trace(&mut self, step: Step) {
         self.steps.push(step);
+    }
+    fn traces(&self) -> bool {
+        true
     }
 }
 
@@ -381,6 +392,8 @@ pub struct Switch<T> {
     hops: HopCache,
     /// What decisions need of each port (see [`PortState`]).
     ports: PortStates,
+    /// Recent encapsulation decisions (see [`FlowCache`]).
+    flows: FlowCache,
 }
 
 /// Slots of the switch's next-hop cache (direct-mapped by destination PA).
@@ -449,6 +462,116 @@ impl HopCache {
 }
 
 const _: () = assert!(HOP_SLOTS == 1 << 9, "HopCache::index keeps 9 bits");
+
+/// Sets of the switch's flow cache (two flows each), chosen by ingress port and
+/// destination MAC.
+const FLOW_SETS: usize = 1024;
+
+/// One remembered decision: frames from port `key >> 48` to MAC `key & (2^48 - 1)` were
+/// encapsulated with VSID `vsid` to PA `dst` through next hop `hop_mac`.
+#[derive(Clone, Copy)]
+struct Flow {
+    key: u64,
+    /// The destination PA's 128 bits (an IPv4 address in the low 32), in two words: a
+    /// `u128` would align the slot to 16 bytes and make it 64 bytes long instead of 40.
+    dst: [u64; 2],
+    generation: u32,
+    vsid: Vsid,
+    hop_mac: MacAddr,
+    dst_v6: bool,
+}
+
+impl Flow {
+    #[allow(clippy::cast_possible_truncation)] // the halves of 128 bits
+    fn new(key: u64, generation: u32, vsid: Vsid, hop_mac: MacAddr, dst: IpAddr) -> Self {
+        let Ip { bits, v6 } = Ip::of(dst);
+        Self {
+            key,
+            dst: [bits as u64, (bits >> 64) as u64],
+            generation,
+            vsid,
+            hop_mac,
+            dst_v6: v6,
+        }
+    }
+
+    fn dst_bits(&self) -> u128 {
+        u128::from(self.dst[0]) | u128::from(self.dst[1]) << 64
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<Option<Flow>>() == 40);
+
+/// The encapsulations the switch decided recently, by (ingress port, destination MAC):
+/// a frame from a VM port to a remote VM of its own VSID reads one slot here instead of
+/// its destination record, the record's index slot and the next hop (three dependent
+/// loads: most of the decision's time). Everything such a decision read beyond the frame
+/// and the port's [`PortState`] is covered by `generation`, which moves on whenever any
+/// of it can change: [`Switch::set_tables`], a learned record, a learned provider
+/// neighbour. The frame's own checks (source MAC and CA, VLAN, MTU) are made for every
+/// frame, hit or not. Two-way set-associative, `2 × FLOW_SETS` flows of 40 bytes, no
+/// allocation.
+#[derive(Clone)]
+struct FlowCache {
+    /// Two ways per set, the most recently decided first.
+    sets: [[Option<Flow>; 2]; FLOW_SETS],
+    generation: u32,
+}
+
+impl FlowCache {
+    // 2048 flows of 40 bytes (80 KiB), built once with the switch.
+    #[allow(clippy::large_stack_arrays)]
+    const fn new() -> Self {
+        Self {
+            sets: [[None; 2]; FLOW_SETS],
+            generation: 0,
+        }
+    }
+
+    /// The key of frames from `port` to `dst`.
+    fn key(port: PortId, dst: MacAddr) -> u64 {
+        let [b0, b1, b2, b3, b4, b5] = dst.0;
+        u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0]) | u64::from(port.0) << 48
+    }
+
+    #[allow(clippy::cast_possible_truncation)] // the shift leaves 10 bits
+    fn index(key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize
+    }
+
+    fn get(&self, key: u64) -> Option<&Flow> {
+        let valid = |f: &&Flow| f.key == key && f.generation == self.generation;
+        let [first, second] = self.sets.get(Self::index(key))?;
+        first
+            .as_ref()
+            .filter(valid)
+            .or_else(|| second.as_ref().filter(valid))
+    }
+
+    /// Remembers a flow in its set's first way; a valid flow of another key there moves
+    /// to the second, the one there is forgotten.
+    fn put(&mut self, key: u64, vsid: Vsid, hop_mac: MacAddr, dst: IpAddr) {
+        let flow = Flow::new(key, self.generation, vsid, hop_mac, dst);
+        if let Some([first, second]) = self.sets.get_mut(Self::index(key)) {
+            let generation = self.generation;
+            if first.is_some_and(|f| f.key != key && f.generation == generation) {
+                *second = *first;
+            }
+            *first = Some(flow);
+        }
+    }
+
+    /// Forgets every flow (in O(1): the entries of older generations never match).
+    fn invalidate(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // 2^32 invalidations later a stale entry could match again: empty instead.
+            self.sets.fill([None; 2]);
+        }
+    }
+}
+
+const _: () = assert!(FLOW_SETS == 1 << 10, "FlowCache::index keeps 10 bits");
 
 /// What decisions need to know about a VM port, worked out once per table snapshot
 /// ([`Switch::new`], [`Switch::set_tables`]) instead of once per frame: its MAC and VSID,
@@ -674,6 +797,40 @@ fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
     }
 }
 
+/// The encapsulation a remembered `flow` stands for, for a frame of `judged` bytes from
+/// the port in state `ps`; `None` when it does not fit the uplink once encapsulated (the
+/// full decision then says what to do) or the port has no PA of the flow's family.
+// Inlined so that the action is built where the caller returns it: returned through a
+// temporary, it was copied with wider loads than it was written with (a store-forwarding
+// stall, 3 ns per frame).
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn flow_action<T: HostTables>(
+    tables: &T,
+    ps: &PortState,
+    flow: &Flow,
+    judged: usize,
+) -> Option<Action> {
+    #[allow(clippy::cast_possible_truncation)] // an IPv4 address is the low 32 bits
+    let (underlay, vlan) = if flow.dst_v6 {
+        let dst = Ipv6Addr::from_bits(flow.dst_bits());
+        (Underlay::V6 { src: ps.src6?, dst }, ps.vlan6)
+    } else {
+        let dst = Ipv4Addr::from_bits(flow.dst[0] as u32);
+        (Underlay::V4 { src: ps.src4?, dst }, ps.vlan4)
+    };
+    let outer_ip = judged + underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN;
+    if outer_ip > usize::from(tables.uplink_mtu()) {
+        return None;
+    }
+    let mut params = EncapParams::new(flow.vsid, tables.uplink_mac(), flow.hop_mac, underlay);
+    params.outer_vlan = vlan;
+    Some(Action::Encap {
+        params,
+        route_to: None,
+    })
+}
+
 /// An ARP message's operation, sender and target.
 #[derive(Clone, Copy)]
 struct ArpInfo {
@@ -707,6 +864,7 @@ impl<T: HostTables> Switch<T> {
             wire_vsid: None,
             neighbors: FixedMap::new(),
             hops: HopCache::new(),
+            flows: FlowCache::new(),
         }
     }
 
@@ -726,6 +884,7 @@ impl<T: HostTables> Switch<T> {
         self.stats.set_port_vsids(&self.ports.vsids());
         self.tables = tables;
         self.hops.clear();
+        self.flows.invalidate();
     }
 
     /// Counters.
@@ -911,12 +1070,7 @@ impl<T: HostTables> Switch<T> {
             return Action::Drop(DropReason::SpoofedSourceMac);
         }
         let Some(vsid) = ps.vsid else {
-            // Not virtualized: a plain L2 switch between VSID-0 ports and the uplink.
-            return Action::Forward(match self.tables.port_by_mac(None, eth.dst()) {
-                Some(p) if p != port => Verdict::ToPort(p),
-                Some(_) => Verdict::Drop(DropReason::NoLocalPort),
-                None => Verdict::ToWire,
-            });
+            return self.not_virtualized(port, eth.dst());
         };
         let learning = ps.learning;
         let ethertype = eth.ethertype();
@@ -966,6 +1120,18 @@ impl<T: HostTables> Switch<T> {
             };
             return view.route(&mut self.hops, &from, ip, events);
         }
+        // IP to a MAC of the port's own VSID: perhaps decided before.
+        let remember = ip.is_some() && !events.traces();
+        let key = FlowCache::key(port, dst);
+        if remember {
+            if let Some(flow) = self.flows.get(key) {
+                if let Some(action) = flow_action(&self.tables, ps, flow, judged) {
+                    self.stats.flow_hits += 1;
+                    return action;
+                }
+            }
+            self.stats.flow_misses += 1;
+        }
         if let Some(p) = self
             .ports
             .may_have(dst)
@@ -986,7 +1152,18 @@ impl<T: HostTables> Switch<T> {
             }
             return Action::Drop(DropReason::NoLookupRecord);
         };
-        view.toward_record(&mut self.hops, &from, rec, None, ip.as_ref(), events)
+        let flows = remember.then_some((&mut self.flows, key));
+        view.toward_record(&mut self.hops, flows, &from, rec, None, ip.as_ref(), events)
+    }
+
+    /// A frame from a port without VSID: a plain L2 switch between such ports and the
+    /// uplink.
+    fn not_virtualized(&self, port: PortId, dst: MacAddr) -> Action {
+        Action::Forward(match self.tables.port_by_mac(None, dst) {
+            Some(p) if p != port => Verdict::ToPort(p),
+            Some(_) => Verdict::Drop(DropReason::NoLocalPort),
+            None => Verdict::ToWire,
+        })
     }
 
     /// ARP from a VM port: the gateway, proxy answers, flooding and learning.
@@ -1096,7 +1273,7 @@ impl<T: HostTables> Switch<T> {
                     frame,
                     judged: Some(judged),
                 };
-                view.toward_record(&mut self.hops, &from, rec, None, None, events)
+                view.toward_record(&mut self.hops, None, &from, rec, None, None, events)
             }
         }
     }
@@ -1231,13 +1408,16 @@ impl<'s, T: HostTables> View<'s, T> {
         if dst_rd != Some(src_rd) {
             return Action::Drop(DropReason::CrossRoutingDomain);
         }
-        self.toward_record(hops, from, rec, Some(rec.mac), Some(ip), events)
+        self.toward_record(hops, None, from, rec, Some(rec.mac), Some(ip), events)
     }
 
-    /// Sends toward the VM a record describes: a local port, or NVGRE to its PA.
+    /// Sends toward the VM a record describes: a local port, or NVGRE to its PA. An
+    /// encapsulation is remembered in `flows` under its key when given.
+    #[allow(clippy::too_many_arguments)]
     fn toward_record(
         &self,
         hops: &mut HopCache,
+        flows: Option<(&mut FlowCache, u64)>,
         from: &Sender<'_>,
         rec: &LookupEntry,
         route_to: Option<MacAddr>,
@@ -1279,6 +1459,9 @@ impl<'s, T: HostTables> View<'s, T> {
             if outer_ip > usize::from(self.tables.uplink_mtu()) {
                 return self.too_big(from, overhead);
             }
+        }
+        if let Some((flows, key)) = flows {
+            flows.put(key, rec.vsid, dst_mac, rec.pa);
         }
         let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
         // A PA on a VLAN sends tagged (priority 0).
@@ -1431,6 +1614,7 @@ impl<T: HostTables> Switch<T> {
         }
         // A next hop may now resolve differently (a new or moved neighbour).
         self.hops.clear();
+        self.flows.invalidate();
     }
 
     /// The provider neighbours learned on the uplink.
@@ -1462,6 +1646,8 @@ impl<T: HostTables> Switch<T> {
             use_vm_mac: false,
         };
         if self.learned.insert(rec) {
+            // A learned record can change what a MAC resolves to.
+            self.flows.invalidate();
             events.event(Event::Learned(rec));
         } else {
             self.stats.learn_full += 1;
@@ -1803,7 +1989,7 @@ impl<T: HostTables> Switch<T> {
             learned: &self.learned,
             neighbors: &self.neighbors,
         };
-        let action = view.toward_record(&mut self.hops, &from, &rec, None, None, events);
+        let action = view.toward_record(&mut self.hops, None, &from, &rec, None, None, events);
         let verdict = self.act(frame, &action);
         self.count(verdict);
         verdict

@@ -63,6 +63,12 @@ pub struct Stats {
     pub learn_full: u64,
     /// Frames of VSIDs beyond the per-VSID counter map's capacity.
     pub vsid_overflow: u64,
+    /// Frames from a port to a remote VM of its VSID whose encapsulation was taken from
+    /// the switch's flow cache.
+    pub flow_hits: u64,
+    /// Frames from a port to a unicast MAC of its VSID that were decided in full (not in
+    /// the flow cache, or no longer valid there).
+    pub flow_misses: u64,
     per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
     /// The VSID of each port (of the switch's current tables) and what its frames added
     /// to that VSID's counters: counted in place, with no map lookup per frame; folded
@@ -90,6 +96,8 @@ impl Stats {
             floods: 0,
             consumed: 0,
             learn_full: 0,
+            flow_hits: 0,
+            flow_misses: 0,
             vsid_overflow: 0,
             per_vsid: FixedMap::new(),
             port_vsid: [None; MAX_PORTS],
