@@ -13,6 +13,7 @@ use hnv_core::ids::{MacAddr, Vsid};
 use hnv_core::policy::{file, NeighborTable, RecordType, Tables};
 use hnv_core::switch::{Event, Flood, PortId, Remote, Switch, Verdict};
 use hnv_core::DropReason;
+use proptest::prelude::*;
 
 const SEED: &str = include_str!("../../docs/examples/seed-policy.json");
 const HEADROOM: usize = 128;
@@ -1772,6 +1773,11 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
     let (v2, second) = send(&mut a, &mut ev);
     assert_eq!((v1, v2), (Verdict::ToWire, Verdict::ToWire));
     assert_eq!(first, second, "the remembered decision encapsulates alike");
+    assert_eq!(
+        (a.stats().flow_misses, a.stats().flow_hits),
+        (1, 1),
+        "the second frame was a hit"
+    );
     assert_eq!(outer_dst(&first), (UPLINK_B, ip("192.168.4.22")));
 
     // HostA learns Contoso2 at 192.168.4.33 from an ARP reply that PA sends.
@@ -1828,7 +1834,7 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
     );
 
     // Too big once encapsulated: Fragmentation Needed, remembered decision or not.
-    let mut big = Buf::new(&big_udp_to(CONTOSO2, ip("10.0.0.7"), 1472));
+    let mut big = Buf::new(&big_udp(1472, true));
     assert_eq!(
         from_port(&mut a, A_CONTOSO1, &mut big, &mut ev),
         Verdict::Reply
@@ -1854,19 +1860,226 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
     assert_eq!(outer_dst(&out), (UPLINK_B, ip("192.168.4.22")));
 }
 
-/// A DF-marked UDP frame from Contoso1 to `dst_mac` / `dst` with `payload` bytes.
-fn big_udp_to(dst_mac: MacAddr, dst: Ipv4Addr, payload: usize) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(CONTOSO1.0, dst_mac.0)
-        .ipv4(ip("10.0.0.5").octets(), dst.octets(), 64)
-        .udp(40000, 7);
-    let mut out = Vec::with_capacity(b.size(payload));
-    b.write(&mut out, &vec![0u8; payload]).unwrap();
-    // Set DF (etherparse's builder leaves it clear) and fix the header checksum.
-    let mut h = etherparse::Ipv4Header::from_slice(&out[14..]).unwrap().0;
-    h.dont_fragment = true;
-    h.header_checksum = h.calc_header_checksum();
-    let mut hb = Vec::new();
-    h.write(&mut hb).unwrap();
-    out[14..34].copy_from_slice(&hb);
-    out
+/// One thing that happens to HostA in [`the_flow_cache_never_changes_a_decision`].
+#[derive(Debug, Clone)]
+enum CacheOp {
+    /// A UDP frame from port `port` (with its MAC, or another) to MAC `dst` (an index),
+    /// from its own CA or CA `src` (an index) to CA `dst_ip` (an index), `big` or small.
+    Send {
+        port: u16,
+        spoof_mac: bool,
+        own_src: bool,
+        src: usize,
+        dst: usize,
+        dst_ip: usize,
+        big: bool,
+    },
+    /// An NVGRE-encapsulated ARP reply from `mac` (an index) saying CA `ca` (an index) is
+    /// at it, from PA `pa` (an index), key `vsid`.
+    Learn {
+        mac: usize,
+        ca: usize,
+        pa: usize,
+        vsid: u32,
+    },
+    /// A provider ARP reply: PA `pa` (an index) is at `mac` (an index).
+    Neighbour { pa: usize, mac: usize },
+    /// New tables: the seed's, or the learning policy's (both without a static
+    /// neighbour for HostB's PA).
+    Tables { learning: bool },
+}
+
+const CACHE_MACS: [MacAddr; 9] = [
+    CONTOSO2,
+    CONTOSO5,
+    FABRIKAM2,
+    CONTOSO1,
+    CONTOSO3,
+    CONTOSO4,
+    FABRIKAM1,
+    MAC_DFGW,
+    MacAddr([0x02, 0, 0, 0, 0x77, 0x01]),
+];
+const CACHE_CAS: [&str; 6] = [
+    "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.1.6", "10.0.1.7", "10.0.0.8",
+];
+/// HostA's ports: MAC and own CA.
+const CACHE_PORTS: [(MacAddr, &str); 4] = [
+    (CONTOSO1, "10.0.0.5"),
+    (CONTOSO3, "10.0.0.6"),
+    (CONTOSO4, "10.0.1.6"),
+    (FABRIKAM1, "10.0.0.5"),
+];
+const CACHE_PAS: [&str; 4] = [
+    "192.168.4.22",
+    "192.168.4.33",
+    "192.168.4.52",
+    "192.168.4.1",
+];
+const NEIGHBOUR_MACS: [MacAddr; 2] = [
+    MacAddr([0x02, 0, 0, 0, 0x33, 0x01]),
+    MacAddr([0x02, 0, 0, 0, 0x33, 0x02]),
+];
+
+fn cache_op() -> impl Strategy<Value = CacheOp> {
+    // Mostly frames a port may send to a remote VM (the frames the cache is for), so
+    // that flows repeat between learning, neighbour and table changes.
+    let dst = prop_oneof![3 => 0usize..3, 1 => 0..CACHE_MACS.len()];
+    let send = (
+        0u16..5,
+        prop::bool::weighted(0.03),
+        prop::bool::weighted(0.9),
+        0..CACHE_CAS.len(),
+        dst,
+        0..CACHE_CAS.len(),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(
+            |(port, spoof_mac, own_src, src, dst, dst_ip, big)| CacheOp::Send {
+                port,
+                spoof_mac,
+                own_src,
+                src,
+                dst,
+                dst_ip,
+                big,
+            },
+        );
+    let learn = (
+        prop_oneof![3 => 0usize..3, 1 => 0..CACHE_MACS.len()],
+        0..CACHE_CAS.len(),
+        0..CACHE_PAS.len(),
+        prop::sample::select(vec![5001u32, 6001]),
+    )
+        .prop_map(|(mac, ca, pa, vsid)| CacheOp::Learn { mac, ca, pa, vsid });
+    prop_oneof![
+        12 => send,
+        1 => learn,
+        1 => (0..CACHE_PAS.len(), 0..NEIGHBOUR_MACS.len())
+            .prop_map(|(pa, mac)| CacheOp::Neighbour { pa, mac }),
+        1 => any::<bool>().prop_map(|learning| CacheOp::Tables { learning }),
+    ]
+}
+
+/// The frame an op sends, and the port it comes from (`None`: from the wire).
+fn cache_frame(op: &CacheOp) -> Option<(Vec<u8>, Option<PortId>)> {
+    match *op {
+        CacheOp::Send {
+            port,
+            spoof_mac,
+            own_src,
+            src,
+            dst,
+            dst_ip,
+            big,
+        } => {
+            let (mac, own) = CACHE_PORTS
+                .get(usize::from(port))
+                .copied()
+                .unwrap_or((CACHE_MACS[8], CACHE_CAS[5]));
+            let mac = if spoof_mac { CACHE_MACS[8] } else { mac };
+            let src = if own_src { own } else { CACHE_CAS[src] };
+            let payload = vec![0x5a; if big { 1472 } else { 18 }];
+            let mut f = udp(
+                mac,
+                CACHE_MACS[dst],
+                ip(src),
+                ip(CACHE_CAS[dst_ip]),
+                &payload,
+            );
+            if big {
+                f[20] = 0x40; // DF
+                f[24..26].copy_from_slice(&[0, 0]);
+                let c = hnv_core::wire::checksum::of(&f[14..34]);
+                f[24..26].copy_from_slice(&c.to_be_bytes());
+            }
+            Some((f, Some(PortId(port))))
+        }
+        CacheOp::Learn { mac, ca, pa, vsid } => {
+            let reply = arp(
+                ArpOperation::REPLY,
+                CACHE_MACS[mac],
+                CONTOSO1,
+                ip(CACHE_CAS[ca]),
+                CONTOSO1,
+                ip("10.0.0.5"),
+            );
+            let outer = nvgre_to_a(NEIGHBOUR_MACS[0], ip(CACHE_PAS[pa]), vsid, &reply);
+            Some((outer, None))
+        }
+        CacheOp::Neighbour { pa, mac } => {
+            let r = arp(
+                ArpOperation::REPLY,
+                NEIGHBOUR_MACS[mac],
+                UPLINK_A,
+                ip(CACHE_PAS[pa]),
+                UPLINK_A,
+                ip("192.168.4.11"),
+            );
+            Some((r, None))
+        }
+        CacheOp::Tables { .. } => None,
+    }
+}
+
+/// `policy_json` without HostA's static neighbour for 192.168.4.22, so that the next hop
+/// to HostB is learned (and can move).
+fn without_static_neighbour(policy_json: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(policy_json).unwrap();
+    let host = v["Hosts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|h| h["Name"] == "HostA")
+        .unwrap();
+    host["Neighbors"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["IPAddress"] != "192.168.4.22");
+    v.to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The flow cache is only a shortcut: a switch that uses it and one that decides
+    /// every frame in full (its sink traces) give every frame the same verdict, the same
+    /// bytes and the same events, through learning, moved neighbours and new tables.
+    #[test]
+    fn the_flow_cache_never_changes_a_decision(ops in proptest::collection::vec(cache_op(), 1..120)) {
+        let policies = [
+            without_static_neighbour(SEED),
+            without_static_neighbour(&learning_policy()),
+        ];
+        let (mut cached, _) = hosts(&policies[1]);
+        let (mut full, _) = hosts(&policies[1]);
+        let mut events = Vec::new();
+        let mut trace = hnv_core::switch::Trace::default();
+        for op in &ops {
+            if let CacheOp::Tables { learning } = op {
+                let policy = file::from_json(&policies[usize::from(*learning)]).unwrap();
+                cached.set_tables(Tables::compile(&policy, "HostA").unwrap());
+                full.set_tables(Tables::compile(&policy, "HostA").unwrap());
+                continue;
+            }
+            let (frame, port) = cache_frame(op).unwrap();
+            let (mut a, mut b) = (Buf::new(&frame), Buf::new(&frame));
+            let (va, vb) = match port {
+                Some(p) => (
+                    a.with(|f| cached.from_port(p, f, &mut events)),
+                    b.with(|f| full.from_port(p, f, &mut trace)),
+                ),
+                None => (
+                    a.with(|f| cached.from_wire(f, &mut events)),
+                    b.with(|f| full.from_wire(f, &mut trace)),
+                ),
+            };
+            prop_assert_eq!(va, vb, "{:?}", op);
+            prop_assert_eq!(a.bytes(), b.bytes(), "{:?}", op);
+            prop_assert_eq!(&events, &trace.events, "{:?}", op);
+        }
+        prop_assert_eq!(full.stats().flow_hits + full.stats().flow_misses, 0);
+        let (sc, sf) = (cached.stats(), full.stats());
+        prop_assert_eq!((sc.drops, sc.port_tx, sc.wire_tx), (sf.drops, sf.port_tx, sf.wire_tx));
+    }
 }
