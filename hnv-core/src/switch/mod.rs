@@ -710,7 +710,7 @@ struct View<'s, T> {
 
 /// How many frames ahead [`Switch::from_port_batch`] requests a frame's destination
 /// record (and twice that far its index slot).
-const PREFETCH_DISTANCE: usize = 4;
+const PREFETCH_DISTANCE: usize = 8;
 
 /// Slots of the learned provider-neighbour map (⌊7·N/8⌋ neighbours; a full map keeps the
 /// oldest and counts the refusals in [`Stats::learn_full`]).
@@ -1120,18 +1120,6 @@ impl<T: HostTables> Switch<T> {
             };
             return view.route(&mut self.hops, &from, ip, events);
         }
-        // IP to a MAC of the port's own VSID: perhaps decided before.
-        let remember = ip.is_some() && !events.traces();
-        let key = FlowCache::key(port, dst);
-        if remember {
-            if let Some(flow) = self.flows.get(key) {
-                if let Some(action) = flow_action(&self.tables, ps, flow, judged) {
-                    self.stats.flow_hits += 1;
-                    return action;
-                }
-            }
-            self.stats.flow_misses += 1;
-        }
         if let Some(p) = self
             .ports
             .may_have(dst)
@@ -1145,6 +1133,18 @@ impl<T: HostTables> Switch<T> {
             } else {
                 Verdict::ToPort(p)
             });
+        }
+        // IP to a remote MAC of the port's own VSID: perhaps decided before.
+        let remember = ip.is_some() && !events.traces();
+        let key = FlowCache::key(port, dst);
+        if remember {
+            if let Some(flow) = self.flows.get(key) {
+                if let Some(action) = flow_action(&self.tables, ps, flow, judged) {
+                    self.stats.flow_hits += 1;
+                    return action;
+                }
+            }
+            self.stats.flow_misses += 1;
         }
         let Some(rec) = view.record_by_mac(vsid, dst) else {
             if let Some(ip) = &ip {

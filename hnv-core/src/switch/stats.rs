@@ -66,8 +66,9 @@ pub struct Stats {
     /// Frames from a port to a remote VM of its VSID whose encapsulation was taken from
     /// the switch's flow cache.
     pub flow_hits: u64,
-    /// Frames from a port to a unicast MAC of its VSID that were decided in full (not in
-    /// the flow cache, or no longer valid there).
+    /// IP frames from a port to a unicast MAC of its VSID that is no local port's, decided
+    /// in full (not in the flow cache, no longer valid there, or too big once
+    /// encapsulated).
     pub flow_misses: u64,
     per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
     /// The VSID of each port (of the switch's current tables) and what its frames added
