@@ -120,19 +120,7 @@ fn grow_map_huge(keys: &[CaKey]) -> GrowMap<CaKey, u32> {
     let mut range = (0, 0);
     let mut m = GrowMap::try_with_capacity_advised(keys.len(), |addr, len| {
         range = (addr, len);
-        let page = 4096;
-        let start = addr.next_multiple_of(page);
-        let end = (addr + len) / page * page;
-        if end > start {
-            // SAFETY: the range lies inside the slot array just allocated (rounded inwards
-            // to whole pages) and nothing references its contents yet; MADV_HUGEPAGE only
-            // changes how the kernel backs those pages, never their contents.
-            #[allow(unsafe_code)]
-            let rc = unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
-            };
-            assert_eq!(rc, 0, "madvise(MADV_HUGEPAGE)");
-        }
+        hnv_benches::advise_huge_pages(addr, len);
     })
     .expect("allocation");
     for (i, k) in keys.iter().enumerate() {

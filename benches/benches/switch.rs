@@ -1407,7 +1407,10 @@ fn switch_benches_for(c: &mut Criterion, records: usize) {
     let t0 = Instant::now();
     let p = policy(records);
     let t1 = Instant::now();
-    let tables = Tables::compile(&p, HOST).expect("policy compiles");
+    // The record arrays in transparent huge pages, as a host with large tables would ask
+    // (`Tables::compile_advised`).
+    let tables =
+        Tables::compile_advised(&p, HOST, hnv_benches::advise_huge_pages).expect("policy compiles");
     let t2 = Instant::now();
     let base = StdSwitch::new(&p, &tables);
     let scope = Scope::new(&tables);

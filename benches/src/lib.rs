@@ -251,3 +251,32 @@ pub fn nvgre_tcp_send(family: Family, payload_len: usize) -> Vec<u8> {
         .expect("inner TCP frame");
     hnv_encapsulated(family, &inner)
 }
+
+/// Asks the kernel to back `[addr, addr + len)` (rounded inwards to whole pages) with
+/// transparent huge pages: `madvise(MADV_HUGEPAGE)`, for memory that was just allocated
+/// and is not written yet (the hook of `GrowMap::try_with_capacity_advised` and
+/// `Tables::compile_advised`). A no-op off Linux.
+///
+/// # Panics
+///
+/// If the kernel refuses the advice.
+pub fn advise_huge_pages(addr: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let page = 4096;
+        let start = addr.next_multiple_of(page);
+        let end = (addr + len) / page * page;
+        if end > start {
+            // SAFETY: the range lies inside an allocation just made (rounded inwards to
+            // whole pages) and nothing references its contents yet; MADV_HUGEPAGE only
+            // changes how the kernel backs those pages, never their contents.
+            #[allow(unsafe_code)]
+            let rc = unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
+            };
+            assert_eq!(rc, 0, "madvise(MADV_HUGEPAGE)");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (addr, len);
+}

@@ -42,7 +42,7 @@ pub use host::{signal_flags, Finished, Host, MAX_WORKERS};
 pub use port::{FrameAccount, Port, PortCounters, PortError};
 pub use rss::Spread;
 pub use shared::{LearnedRecords, LiveTables, SharedTables};
-pub use sys::if_index;
+pub use sys::{advise_huge_pages, if_index};
 pub use tap::{TapPort, LARGE_FRAMES, TAP_OFFLOADS};
 pub use worker::{EventCounts, Report, Worker, WorkerCounters, BATCH};
 pub use xdp::{XdpConfig, XdpMode, XdpPort};

@@ -104,14 +104,49 @@ fn vsid_of(v: u32) -> Option<Vsid> {
 impl Tables {
     /// Validates `policy` and compiles the snapshot of host `host`.
     pub fn compile(policy: &Policy, host: &str) -> Result<Self, CompileError> {
+        Self::compile_advised(policy, host, |_, _| {})
+    }
+
+    /// [`Tables::compile`], calling `advise(address, bytes)` for each of the arrays that
+    /// grow with the lookup records (the records, and the slot arrays of the CA and MAC
+    /// indices) after it is allocated and before it is first written. The hook for a
+    /// `std` user to ask the kernel for transparent huge pages (`madvise(MADV_HUGEPAGE)`):
+    /// with a million records those arrays are about 100 MB, and a lookup that misses the
+    /// TLB on each of them waits for page walks as well as for memory. hnv-core itself
+    /// makes no system calls.
+    ///
+    /// ```
+    /// use hnv_core::policy::{file, Tables};
+    /// let policy = file::from_json(include_str!("../../../docs/examples/seed-policy.json"))?;
+    /// let mut advised = 0;
+    /// let tables = Tables::compile_advised(&policy, "HostA", |_addr, bytes| advised += bytes)?;
+    /// assert!(advised > 0);
+    /// assert_eq!(tables.records().len(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile_advised(
+        policy: &Policy,
+        host: &str,
+        mut advise: impl FnMut(usize, usize),
+    ) -> Result<Self, CompileError> {
         validate(policy).map_err(CompileError::Invalid)?;
         let h = policy
             .host(host)
             .ok_or_else(|| CompileError::UnknownHost(host.into()))?;
-        Ok(Self::compile_valid(policy, h))
+        Ok(Self::compile_valid(policy, h, &mut advise))
     }
 
-    fn compile_valid(policy: &Policy, h: &Host) -> Self {
+    fn compile_valid(policy: &Policy, h: &Host, advise: &mut impl FnMut(usize, usize)) -> Self {
+        let n = policy.lookup_records.len();
+        let records = Vec::with_capacity(n);
+        if n > 0 {
+            advise(
+                records.as_ptr() as usize,
+                n * core::mem::size_of::<LookupEntry>(),
+            );
+        }
+        let by_ca = GrowMap::try_with_capacity_advised(n, &mut *advise).unwrap_or_default();
+        let by_mac = GrowMap::try_with_capacity_advised(n, &mut *advise).unwrap_or_default();
         let rdids = host_routing_domains(policy, h);
 
         let mut t = Self {
@@ -130,9 +165,9 @@ impl Tables {
                     vsid: Vsid::for_port(p.virtual_subnet_id).ok().flatten(),
                 })
                 .collect(),
-            records: Vec::new(),
-            by_ca: GrowMap::with_capacity(policy.lookup_records.len()),
-            by_mac: GrowMap::with_capacity(policy.lookup_records.len()),
+            records,
+            by_ca,
+            by_mac,
             by_pa: GrowMap::with_capacity(0),
             vsids: GrowMap::with_capacity(0),
             rdids: rdids.clone(),
