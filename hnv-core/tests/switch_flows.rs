@@ -142,6 +142,30 @@ fn arp(
     f
 }
 
+/// Contoso2's ARP reply to Contoso1: "10.0.0.7 is at Contoso2's MAC" (fig. 1-10).
+fn contoso2_answers_contoso1() -> Vec<u8> {
+    arp(
+        ArpOperation::REPLY,
+        CONTOSO2,
+        CONTOSO1,
+        ip("10.0.0.7"),
+        CONTOSO1,
+        ip("10.0.0.5"),
+    )
+}
+
+/// A provider-network ARP reply to HostA's uplink: PA `pa` is at `mac`.
+fn neighbour_reply(pa: &str, mac: MacAddr) -> Vec<u8> {
+    arp(
+        ArpOperation::REPLY,
+        mac,
+        UPLINK_A,
+        ip(pa),
+        UPLINK_A,
+        ip("192.168.4.11"),
+    )
+}
+
 /// An Ethernet/IPv4/UDP frame.
 fn udp(
     src_mac: MacAddr,
@@ -456,14 +480,7 @@ fn fig_1_10_dynamic_learning_with_l2only_records() {
 
     // 12-16. Contoso2 replies; HostB learns 10.0.0.7 at its own PA and tells the control
     // plane, then encapsulates the reply towards Contoso1's PA.
-    let reply = arp(
-        ArpOperation::REPLY,
-        CONTOSO2,
-        CONTOSO1,
-        ip("10.0.0.7"),
-        CONTOSO1,
-        ip("10.0.0.5"),
-    );
+    let reply = contoso2_answers_contoso1();
     let mut f = Buf::new(&reply);
     assert_eq!(
         from_port(&mut b, B_CONTOSO2, &mut f, &mut ev),
@@ -1391,14 +1408,7 @@ fn provider_neighbours_are_learned_from_arp_on_the_uplink() {
     );
     // The gateway host answers the control plane's ARP for 192.168.4.100.
     let gw_host = MacAddr([0x02, 0, 0, 0, 0x64, 0x01]);
-    let reply = arp(
-        ArpOperation::REPLY,
-        gw_host,
-        UPLINK_A,
-        ip("192.168.4.100"),
-        UPLINK_A,
-        ip("192.168.4.11"),
-    );
+    let reply = neighbour_reply("192.168.4.100", gw_host);
     let mut r = Buf::new(&reply);
     assert_eq!(from_wire(&mut a, &mut r, &mut ev), Verdict::Consumed);
     assert_eq!(
@@ -1438,14 +1448,7 @@ fn a_moved_neighbour_and_new_tables_take_effect_at_once() {
     let mut ev = Vec::new();
     let pkt = udp(CONTOSO1, MAC_DFGW, ip("10.0.0.5"), ip("203.0.113.9"), b"x");
     let learn = |a: &mut Switch<Tables>, mac: MacAddr, ev: &mut Vec<Event>| {
-        let reply = arp(
-            ArpOperation::REPLY,
-            mac,
-            UPLINK_A,
-            ip("192.168.4.100"),
-            UPLINK_A,
-            ip("192.168.4.11"),
-        );
+        let reply = neighbour_reply("192.168.4.100", mac);
         let mut r = Buf::new(&reply);
         assert_eq!(from_wire(a, &mut r, ev), Verdict::Consumed);
     };
@@ -1782,14 +1785,7 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
 
     // HostA learns Contoso2 at 192.168.4.33 from an ARP reply that PA sends.
     let other = MacAddr([0x02, 0, 0, 0, 0x33, 0x01]);
-    let reply = arp(
-        ArpOperation::REPLY,
-        CONTOSO2,
-        CONTOSO1,
-        ip("10.0.0.7"),
-        CONTOSO1,
-        ip("10.0.0.5"),
-    );
+    let reply = contoso2_answers_contoso1();
     let mut wire = Buf::new(&nvgre_to_a(other, ip("192.168.4.33"), 5001, &reply));
     assert_eq!(
         from_wire(&mut a, &mut wire, &mut ev),
@@ -1807,14 +1803,7 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
 
     // The PA answers on the provider network; then it moves to another MAC.
     let neighbour = |a: &mut Switch<Tables>, mac: MacAddr, ev: &mut Vec<Event>| {
-        let r = arp(
-            ArpOperation::REPLY,
-            mac,
-            UPLINK_A,
-            ip("192.168.4.33"),
-            UPLINK_A,
-            ip("192.168.4.11"),
-        );
+        let r = neighbour_reply("192.168.4.33", mac);
         let mut r = Buf::new(&r);
         assert_eq!(from_wire(a, &mut r, ev), Verdict::Consumed);
     };
@@ -2008,14 +1997,7 @@ fn cache_frame(op: &CacheOp) -> Option<(Vec<u8>, Option<PortId>)> {
             Some((outer, None))
         }
         CacheOp::Neighbour { pa, mac } => {
-            let r = arp(
-                ArpOperation::REPLY,
-                NEIGHBOUR_MACS[mac],
-                UPLINK_A,
-                ip(CACHE_PAS[pa]),
-                UPLINK_A,
-                ip("192.168.4.11"),
-            );
+            let r = neighbour_reply(CACHE_PAS[pa], NEIGHBOUR_MACS[mac]);
             Some((r, None))
         }
         CacheOp::Tables { .. } => None,
