@@ -182,6 +182,12 @@ impl MacAddr {
     pub const fn is_unicast(self) -> bool {
         !self.is_multicast() && !matches!(self.0, [0, 0, 0, 0, 0, 0])
     }
+
+    /// The six bytes as the low 48 bits of a little-endian word (for hashing).
+    pub(crate) const fn to_word(self) -> u64 {
+        let [b0, b1, b2, b3, b4, b5] = self.0;
+        u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0])
+    }
 }
 
 fn hex_digit(c: u8) -> Option<u8> {

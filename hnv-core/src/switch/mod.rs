@@ -495,8 +495,12 @@ impl Flow {
         }
     }
 
-    fn dst_bits(&self) -> u128 {
-        u128::from(self.dst[0]) | u128::from(self.dst[1]) << 64
+    fn dst(&self) -> IpAddr {
+        Ip {
+            bits: u128::from(self.dst[0]) | u128::from(self.dst[1]) << 64,
+            v6: self.dst_v6,
+        }
+        .addr()
     }
 }
 
@@ -530,8 +534,7 @@ impl FlowCache {
 
     /// The key of frames from `port` to `dst`.
     fn key(port: PortId, dst: MacAddr) -> u64 {
-        let [b0, b1, b2, b3, b4, b5] = dst.0;
-        u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0]) | u64::from(port.0) << 48
+        dst.to_word() | u64::from(port.0) << 48
     }
 
     #[allow(clippy::cast_possible_truncation)] // the shift leaves 10 bits
@@ -641,9 +644,7 @@ struct PortStates {
 /// A MAC's bit in [`PortStates::macs`]: six bits of a multiplicative hash.
 #[inline]
 fn mac_bit(mac: MacAddr) -> u64 {
-    let [b0, b1, b2, b3, b4, b5] = mac.0;
-    let word = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0]);
-    1 << (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+    1 << (mac.to_word().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 impl PortStates {
@@ -797,6 +798,24 @@ fn ip_info(ethertype: EtherType, l3: &[u8]) -> Option<IpInfo> {
     }
 }
 
+/// The outer addresses and PA VLAN of what the port in state `ps` sends to `dst_pa`: its
+/// source PA of that family (`None`: this host has none).
+#[inline]
+fn underlay_to(ps: &PortState, dst_pa: IpAddr) -> Option<(Underlay, Option<u16>)> {
+    match dst_pa {
+        IpAddr::V4(dst) => Some((Underlay::V4 { src: ps.src4?, dst }, ps.vlan4)),
+        IpAddr::V6(dst) => Some((Underlay::V6 { src: ps.src6?, dst }, ps.vlan6)),
+    }
+}
+
+/// True when a frame of `len` bytes encapsulated in `underlay` makes an outer IP packet
+/// longer than the uplink MTU.
+#[inline]
+fn exceeds_uplink<T: HostTables>(tables: &T, len: usize, underlay: &Underlay) -> bool {
+    len + underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN
+        > usize::from(tables.uplink_mtu())
+}
+
 /// The encapsulation a remembered `flow` stands for, for a frame of `judged` bytes from
 /// the port in state `ps`; `None` when it does not fit the uplink once encapsulated (the
 /// full decision then says what to do) or the port has no PA of the flow's family.
@@ -811,16 +830,8 @@ fn flow_action<T: HostTables>(
     flow: &Flow,
     judged: usize,
 ) -> Option<Action> {
-    #[allow(clippy::cast_possible_truncation)] // an IPv4 address is the low 32 bits
-    let (underlay, vlan) = if flow.dst_v6 {
-        let dst = Ipv6Addr::from_bits(flow.dst_bits());
-        (Underlay::V6 { src: ps.src6?, dst }, ps.vlan6)
-    } else {
-        let dst = Ipv4Addr::from_bits(flow.dst[0] as u32);
-        (Underlay::V4 { src: ps.src4?, dst }, ps.vlan4)
-    };
-    let outer_ip = judged + underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN;
-    if outer_ip > usize::from(tables.uplink_mtu()) {
+    let (underlay, vlan) = underlay_to(ps, flow.dst())?;
+    if exceeds_uplink(tables, judged, &underlay) {
         return None;
     }
     let mut params = EncapParams::new(flow.vsid, tables.uplink_mac(), flow.hop_mac, underlay);
@@ -1178,15 +1189,12 @@ impl<T: HostTables> Switch<T> {
         arp: ArpInfo,
         events: &mut impl EventSink,
     ) -> Action {
+        // A copy: learning below needs the switch mutably (ARP is not the hot path).
         let mut spare = None;
-        let Some(&PortState {
-            mac: port_mac,
-            learning,
-            ..
-        }) = self.ports.get(&self.tables, port, &mut spare)
-        else {
+        let Some(state) = self.ports.get(&self.tables, port, &mut spare).copied() else {
             return Action::Drop(DropReason::UnknownPort);
         };
+        let (port_mac, learning) = (state.mac, state.learning);
         if arp.sender_mac != port_mac {
             return Action::Drop(DropReason::SpoofedSourceMac);
         }
@@ -1265,11 +1273,8 @@ impl<T: HostTables> Switch<T> {
                 let Some(rec) = view.record_by_mac(vsid, dst) else {
                     return Action::Drop(DropReason::NoLookupRecord);
                 };
-                let Some(state) = self.ports.get(&self.tables, port, &mut spare) else {
-                    return Action::Drop(DropReason::UnknownPort);
-                };
                 let from = Sender {
-                    state,
+                    state: &state,
                     frame,
                     judged: Some(judged),
                 };
@@ -1439,26 +1444,17 @@ impl<'s, T: HostTables> View<'s, T> {
             Rule::Nat => return self.rewrite_egress(hops, from, rec, ip, events),
             Rule::None => return Action::Drop(DropReason::UnsupportedRule),
         }
-        let ps = from.state;
-        let (underlay, vlan) = match rec.pa {
-            IpAddr::V4(dst) => match ps.src4 {
-                Some(src) => (Underlay::V4 { src, dst }, ps.vlan4),
-                None => return Action::Drop(DropReason::NotOurPa),
-            },
-            IpAddr::V6(dst) => match ps.src6 {
-                Some(src) => (Underlay::V6 { src, dst }, ps.vlan6),
-                None => return Action::Drop(DropReason::NotOurPa),
-            },
+        let Some((underlay, vlan)) = underlay_to(from.state, rec.pa) else {
+            return Action::Drop(DropReason::NotOurPa);
         };
         let Some(dst_mac) = self.next_hop_mac(hops, rec.pa, events) else {
             return Action::Drop(DropReason::UnresolvedNeighbor);
         };
-        if let Some(len) = from.judged {
-            let overhead = underlay.overhead();
-            let outer_ip = len + overhead - crate::wire::ethernet::EthernetHeader::LEN;
-            if outer_ip > usize::from(self.tables.uplink_mtu()) {
-                return self.too_big(from, overhead);
-            }
+        if from
+            .judged
+            .is_some_and(|len| exceeds_uplink(self.tables, len, &underlay))
+        {
+            return self.too_big(from, underlay.overhead());
         }
         if let Some((flows, key)) = flows {
             flows.put(key, rec.vsid, dst_mac, rec.pa);
@@ -1904,8 +1900,7 @@ impl<T: HostTables> Switch<T> {
         route_to: Option<&MacAddr>,
         judged: usize,
     ) -> Verdict {
-        let overhead = params.underlay.overhead() - crate::wire::ethernet::EthernetHeader::LEN;
-        if judged + overhead > usize::from(self.tables.uplink_mtu()) {
+        if exceeds_uplink(&self.tables, judged, &params.underlay) {
             return Verdict::Drop(DropReason::MtuExceeded);
         }
         if frame.headroom() < params.underlay.overhead() {

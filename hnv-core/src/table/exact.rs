@@ -207,8 +207,7 @@ impl TableKey for MacKey {
     /// [`hash_words`] is four.
     #[inline]
     fn table_hash(&self) -> u64 {
-        let [b0, b1, b2, b3, b4, b5] = self.mac;
-        let mac = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, 0, 0]);
+        let mac = MacAddr(self.mac).to_word();
         let product =
             u128::from(mac ^ HASH_MUL) * u128::from(u64::from(self.vsid.get()) ^ MAC_VSID_MUL);
         product as u64 ^ (product >> 64) as u64
@@ -1202,16 +1201,8 @@ mod tests {
     fn ipv4_pa_hash_spreads_and_differs_from_v4_mapped() {
         // The one-word IPv4 PA hash: 65,536 sequential PAs fill 1024 buckets evenly, and
         // an IPv4 PA and its v4-mapped IPv6 form hash (and compare) differently.
-        let mut buckets = [0u32; 1024];
-        for i in 0..65_536u32 {
-            let pa = IpAddr::V4(Ipv4Addr::from(0xc0a8_0000 | i));
-            buckets[home(PaKey::new(pa).table_hash(), 1024)] += 1;
-        }
-        let max = buckets.iter().max().copied().unwrap();
-        let min = buckets.iter().min().copied().unwrap();
-        assert!(
-            (32..=100).contains(&min) && (32..=100).contains(&max),
-            "{min} {max}"
+        assert_spreads(
+            (0..65_536u32).map(|i| PaKey::new(IpAddr::V4(Ipv4Addr::from(0xc0a8_0000 | i)))),
         );
         let v4 = Ipv4Addr::new(192, 168, 4, 22);
         let (k4, k6) = (
@@ -1227,39 +1218,34 @@ mod tests {
     fn mac_hash_spreads_sequential_macs_and_vsids() {
         // Sequential MACs (the last bytes counting, as MAC pools assign them) in one VSID,
         // and one MAC in sequential VSIDs, each fill 1024 buckets evenly.
-        let spread = |keys: &mut dyn Iterator<Item = MacKey>| {
-            let mut buckets = [0u32; 1024];
-            for k in keys {
-                buckets[home(k.table_hash(), 1024)] += 1;
-            }
-            let max = buckets.iter().max().copied().unwrap();
-            let min = buckets.iter().min().copied().unwrap();
-            assert!(
-                (32..=100).contains(&min) && (32..=100).contains(&max),
-                "{min} {max}"
-            );
-        };
         let mac = |i: u32| {
             let b = i.to_be_bytes();
             MacAddr([0x00, 0x15, b[0], b[1], b[2], b[3]])
         };
-        spread(&mut (0..65_536).map(|i| MacKey::new(vsid(5001), mac(i))));
-        spread(&mut (4096..4096 + 65_536).map(|v| MacKey::new(vsid(v), mac(7))));
+        assert_spreads((0..65_536).map(|i| MacKey::new(vsid(5001), mac(i))));
+        assert_spreads((4096..4096 + 65_536).map(|v| MacKey::new(vsid(v), mac(7))));
     }
 
-    #[test]
-    fn hash_spreads_sequential_keys() {
-        // Sequential addresses in one subnet fill 1024 buckets evenly.
+    /// 65,536 keys fill 1024 buckets (home slots) evenly: every bucket gets 32 to 100
+    /// (64 on average).
+    fn assert_spreads<K: TableKey>(keys: impl Iterator<Item = K>) {
         let mut buckets = [0u32; 1024];
-        for i in 0..65_536 {
-            buckets[home(ca(i).table_hash(), 1024)] += 1;
+        for k in keys {
+            buckets[home(k.table_hash(), 1024)] += 1;
         }
+        assert_eq!(buckets.iter().sum::<u32>(), 65_536);
         let max = buckets.iter().max().copied().unwrap();
         let min = buckets.iter().min().copied().unwrap();
         assert!(
             (32..=100).contains(&min) && (32..=100).contains(&max),
             "{min} {max}"
         );
+    }
+
+    #[test]
+    fn hash_spreads_sequential_keys() {
+        // Sequential addresses in one subnet fill 1024 buckets evenly.
+        assert_spreads((0..65_536).map(ca));
     }
 
     #[test]
