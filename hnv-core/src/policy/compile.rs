@@ -111,7 +111,7 @@ impl Tables {
     /// grow with the lookup records (the records, and the slot arrays of the CA and MAC
     /// indices) after it is allocated and before it is first written. The hook for a
     /// `std` user to ask the kernel for transparent huge pages (`madvise(MADV_HUGEPAGE)`):
-    /// with a million records those arrays are about 100 MB, and a lookup that misses the
+    /// with a million records those arrays are about 130 MB, and a lookup that misses the
     /// TLB on each of them waits for page walks as well as for memory. hnv-core itself
     /// makes no system calls.
     ///
