@@ -1264,7 +1264,11 @@ fn bench_group(
     let ports = |i: usize| &w.from[i * BATCH..(i + 1) * BATCH];
     let mut arena = vec![0u8; BATCH * STRIDE];
     let name = format!("switch/{}/{}", w.path, label(records));
-    let flows_before = (sw.stats().flow_hits, sw.stats().flow_misses);
+    let flows_before = (
+        sw.stats().flow_hits,
+        sw.stats().flow_misses,
+        sw.stats().flow_bypassed,
+    );
     let mut g: BenchmarkGroup<'_, WallTime> = c.benchmark_group(&name);
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("hnv", |b| {
@@ -1291,16 +1295,20 @@ fn bench_group(
     // How the switch's flow cache fared on this stream (all hnv rows together).
     let hits = sw.stats().flow_hits - flows_before.0;
     let misses = sw.stats().flow_misses - flows_before.1;
+    let bypassed = sw.stats().flow_bypassed - flows_before.2;
     #[allow(clippy::cast_precision_loss)] // a percentage for people to read
-    if hits + misses > 0 {
+    if hits + misses + bypassed > 0 {
         let pairs: std::collections::HashSet<(Option<PortId>, &[u8])> = (0..w.count())
             .map(|i| (w.from[i], &w.frame(i)[..6]))
             .collect();
         eprintln!(
-            "{name}: flow cache hit {:.1} % of {} frames; the stream has {} distinct \
-             (port, destination MAC) pairs",
-            100.0 * hits as f64 / (hits + misses) as f64,
+            "{name}: flow cache hit {:.1} % of {} lookups; {:.1} % of {} frames decided \
+             without it (set aside); the stream has {} distinct (port, destination MAC) \
+             pairs",
+            100.0 * hits as f64 / (hits + misses).max(1) as f64,
             hits + misses,
+            100.0 * bypassed as f64 / (hits + misses + bypassed) as f64,
+            hits + misses + bypassed,
             pairs.len()
         );
     }

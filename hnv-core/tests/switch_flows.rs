@@ -1849,6 +1849,87 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
     assert_eq!(outer_dst(&out), (UPLINK_B, ip("192.168.4.22")));
 }
 
+/// Traffic spread over far more destinations than the flow cache holds: after a trial of
+/// `FLOW_TRIAL` lookups with too few hits the switch sets the cache aside for `FLOW_REST`
+/// frames (decided in full, the same way), then tries it again; a trial with enough hits
+/// keeps it.
+#[test]
+fn the_flow_cache_steps_aside_while_it_does_not_pay() {
+    use hnv_core::switch::{FLOW_MIN_HITS, FLOW_REST, FLOW_TRIAL};
+    const _: () = assert!(2 < FLOW_MIN_HITS, "every second lookup hitting is enough");
+    let (mut a, _) = hosts(&learning_policy());
+    let mut ev = Vec::new();
+    let known = udp(CONTOSO1, CONTOSO2, ip("10.0.0.5"), ip("10.0.0.7"), b"x");
+    let mut send = |a: &mut Switch<Tables>, dst: Option<u32>| {
+        let frame = match dst {
+            // A MAC no record has: looked up in the cache (a miss), then dropped.
+            Some(n) => {
+                let [_, _, hi, lo] = n.to_be_bytes();
+                let mut f = known.clone();
+                f[..6].copy_from_slice(&[0x02, 0xaa, 0, 0, hi, lo]);
+                f
+            }
+            None => known.clone(),
+        };
+        let mut buf = Buf::new(&frame);
+        let verdict = from_port(a, A_CONTOSO1, &mut buf, &mut ev);
+        ev.clear();
+        (verdict, buf.bytes().to_vec())
+    };
+    let counts = |a: &Switch<Tables>| {
+        let s = a.stats();
+        (s.flow_hits, s.flow_misses, s.flow_bypassed)
+    };
+    let (_, encapsulated) = send(&mut a, None);
+    let trial = u64::from(FLOW_TRIAL);
+
+    // Two trials where every second lookup hits: kept.
+    for i in 1..2 * FLOW_TRIAL {
+        let unknown = (i % 2 != 0).then_some(i);
+        let expected = match unknown {
+            Some(_) => Verdict::Drop(DropReason::NoLookupRecord),
+            None => Verdict::ToWire,
+        };
+        assert_eq!(send(&mut a, unknown).0, expected);
+    }
+    let (hits, misses, bypassed) = counts(&a);
+    assert_eq!((hits + misses, bypassed), (2 * trial, 0));
+    assert_eq!(
+        hits,
+        trial - 1,
+        "every second frame but the first was a hit"
+    );
+
+    // A trial of misses only: set aside.
+    for i in 0..FLOW_TRIAL {
+        assert_eq!(
+            send(&mut a, Some(i)).0,
+            Verdict::Drop(DropReason::NoLookupRecord)
+        );
+    }
+    assert_eq!(counts(&a), (hits, misses + trial, 0));
+    // Decided in full, alike, without a lookup in the cache.
+    for _ in 0..2 {
+        assert_eq!(send(&mut a, None), (Verdict::ToWire, encapsulated.clone()));
+    }
+    assert_eq!(counts(&a), (hits, misses + trial, 2));
+    for i in 2..FLOW_REST {
+        send(&mut a, Some(i));
+    }
+    assert_eq!(counts(&a), (hits, misses + trial, u64::from(FLOW_REST)));
+    // Tried again: what it remembered before is still valid.
+    assert_eq!(send(&mut a, None), (Verdict::ToWire, encapsulated.clone()));
+    assert_eq!(
+        send(&mut a, Some(1)).0,
+        Verdict::Drop(DropReason::NoLookupRecord)
+    );
+    assert_eq!(send(&mut a, None), (Verdict::ToWire, encapsulated));
+    assert_eq!(
+        counts(&a),
+        (hits + 2, misses + trial + 1, u64::from(FLOW_REST))
+    );
+}
+
 /// One thing that happens to HostA in [`the_flow_cache_never_changes_a_decision`].
 #[derive(Debug, Clone)]
 enum CacheOp {

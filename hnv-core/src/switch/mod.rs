@@ -515,12 +515,38 @@ const _: () = assert!(core::mem::size_of::<Option<Flow>>() == 40);
 /// neighbour. The frame's own checks (source MAC and CA, VLAN, MTU) are made for every
 /// frame, hit or not. Two-way set-associative, `2 × FLOW_SETS` flows of 40 bytes, no
 /// allocation.
+///
+/// A lookup that misses costs a frame about 5 ns (`docs/performance.md`): with traffic
+/// spread over far more destinations than the cache holds, it would slow every frame and
+/// speed up none. So the cache is on trial: after every [`FLOW_TRIAL`] lookups, if fewer
+/// than one in [`FLOW_MIN_HITS`] hit, it is set aside for the next [`FLOW_REST`] frames
+/// (decided in full, counted in [`Stats::flow_bypassed`]), then tried again.
 #[derive(Clone)]
 struct FlowCache {
     /// Two ways per set, the most recently decided first.
     sets: [[Option<Flow>; 2]; FLOW_SETS],
     generation: u32,
+    /// [`Stats::flow_hits`] when the current trial began, and its misses so far: the
+    /// trial is judged on misses only, so a hit costs nothing more than its count.
+    hits_before: u64,
+    misses: u32,
+    /// Frames still to be decided without the cache before the next trial.
+    resting: u32,
 }
+
+/// Lookups in one trial of the switch's flow cache (see [`FLOW_MIN_HITS`]).
+pub const FLOW_TRIAL: u32 = 4096;
+
+/// The switch's flow cache stays in use while at least one lookup in this many hits over
+/// a trial of [`FLOW_TRIAL`] lookups. A hit saves about 10 ns of the 35 ns a frame takes
+/// in full, and a miss costs about 5 ns when the tables are far larger than the CPU's
+/// caches (`docs/performance.md`, "Switch"): below one hit in four the cache cannot pay.
+pub const FLOW_MIN_HITS: u32 = 4;
+
+/// Frames decided without the flow cache after a trial with too few hits, before it is
+/// tried again (15 trials' worth: the cache is tried on one frame in sixteen while it
+/// does not pay).
+pub const FLOW_REST: u32 = 15 * FLOW_TRIAL;
 
 impl FlowCache {
     // 2048 flows of 40 bytes (80 KiB), built once with the switch.
@@ -529,6 +555,62 @@ impl FlowCache {
         Self {
             sets: [[None; 2]; FLOW_SETS],
             generation: 0,
+            hits_before: 0,
+            misses: 0,
+            resting: 0,
+        }
+    }
+
+    /// False while the cache is set aside after a trial with too few hits (and one frame
+    /// fewer to wait).
+    #[inline]
+    fn in_use(&mut self) -> bool {
+        if self.resting == 0 {
+            return true;
+        }
+        self.resting -= 1;
+        false
+    }
+
+    /// The remembered action for frames with `key` from the port of `ps`, if still
+    /// valid and the frame (of `judged` bytes) fits the uplink; counts the hit or miss.
+    /// Inlined for the reason [`flow_action`] is.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn action<T: HostTables>(
+        &mut self,
+        stats: &mut Stats,
+        tables: &T,
+        ps: &PortState,
+        key: u64,
+        judged: usize,
+    ) -> Option<Action> {
+        if let Some(action) = self
+            .get(key)
+            .and_then(|flow| flow_action(tables, ps, flow, judged))
+        {
+            stats.flow_hits += 1;
+            return Some(action);
+        }
+        stats.flow_misses += 1;
+        self.note_miss(stats.flow_hits);
+        None
+    }
+
+    /// Notes a miss, `hits` being [`Stats::flow_hits`] now. Once the trial has seen
+    /// [`FLOW_TRIAL`] lookups, sets the cache aside if fewer than one in [`FLOW_MIN_HITS`]
+    /// hit, and begins the next trial.
+    fn note_miss(&mut self, hits: u64) {
+        self.misses += 1;
+        // `flow_hits` only grows; wrapping keeps this free of overflow checks anyway.
+        let hit = hits.wrapping_sub(self.hits_before);
+        let tried = hit.saturating_add(u64::from(self.misses));
+        if tried >= u64::from(FLOW_TRIAL) {
+            if hit.saturating_mul(u64::from(FLOW_MIN_HITS)) < tried {
+                self.resting = FLOW_REST;
+            }
+            self.hits_before = hits;
+            self.misses = 0;
         }
     }
 
@@ -1146,16 +1228,18 @@ impl<T: HostTables> Switch<T> {
             });
         }
         // IP to a remote MAC of the port's own VSID: perhaps decided before.
-        let remember = ip.is_some() && !events.traces();
+        let cacheable = ip.is_some() && !events.traces();
+        let remember = cacheable && self.flows.in_use();
         let key = FlowCache::key(port, dst);
         if remember {
-            if let Some(flow) = self.flows.get(key) {
-                if let Some(action) = flow_action(&self.tables, ps, flow, judged) {
-                    self.stats.flow_hits += 1;
-                    return action;
-                }
+            if let Some(action) = self
+                .flows
+                .action(&mut self.stats, &self.tables, ps, key, judged)
+            {
+                return action;
             }
-            self.stats.flow_misses += 1;
+        } else if cacheable {
+            self.stats.flow_bypassed += 1;
         }
         let Some(rec) = view.record_by_mac(vsid, dst) else {
             if let Some(ip) = &ip {

@@ -70,6 +70,10 @@ pub struct Stats {
     /// in full (not in the flow cache, no longer valid there, or too big once
     /// encapsulated).
     pub flow_misses: u64,
+    /// Frames like those of `flow_misses` decided in full without a lookup in the flow
+    /// cache, while it was set aside after a trial with too few hits
+    /// ([`FLOW_MIN_HITS`](super::FLOW_MIN_HITS)).
+    pub flow_bypassed: u64,
     per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
     /// The VSID of each port (of the switch's current tables) and what its frames added
     /// to that VSID's counters: counted in place, with no map lookup per frame; folded
@@ -99,6 +103,7 @@ impl Stats {
             learn_full: 0,
             flow_hits: 0,
             flow_misses: 0,
+            flow_bypassed: 0,
             vsid_overflow: 0,
             per_vsid: FixedMap::new(),
             port_vsid: [None; MAX_PORTS],
