@@ -1613,7 +1613,8 @@ fn a_frame_to_the_senders_own_mac_is_not_hairpinned() {
 }
 
 /// With a table large enough for `from_port_batch` to prefetch (tens of thousands of
-/// records), a batch decides and rewrites every frame exactly as one call per frame does.
+/// records), batches of any length decide and rewrite every frame exactly as one call per
+/// frame does.
 #[test]
 fn batches_over_a_large_table_match_single_calls() {
     let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
@@ -1662,7 +1663,18 @@ fn batches_over_a_large_table_match_single_calls() {
         .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
         .collect();
     let mut verdicts = vec![Verdict::Consumed; bufs.len()];
-    batch.from_port_batch(A_CONTOSO1, &mut bufs, &mut verdicts, &mut ev);
+    // Batches of several lengths, whole groups of the prefetch pipeline and partial ones.
+    let mut at = 0;
+    for len in [1, 7, 8, 9, 23, 40, 512] {
+        batch.from_port_batch(
+            A_CONTOSO1,
+            &mut bufs[at..at + len],
+            &mut verdicts[at..at + len],
+            &mut ev,
+        );
+        at += len;
+    }
+    assert_eq!(at, frames.len());
     let mut to_wire = 0;
     for ((v, b), (ev_v, ev_bytes)) in verdicts.iter().zip(&bufs).zip(&expected) {
         assert_eq!(v, ev_v);
