@@ -1269,6 +1269,11 @@ fn bench_group(
         sw.stats().flow_misses,
         sw.stats().flow_bypassed,
     );
+    let routed_before = (
+        sw.stats().routed_hits,
+        sw.stats().routed_misses,
+        sw.stats().routed_bypassed,
+    );
     let mut g: BenchmarkGroup<'_, WallTime> = c.benchmark_group(&name);
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("hnv", |b| {
@@ -1292,24 +1297,50 @@ fn bench_group(
         });
     });
     g.finish();
-    // How the switch's flow cache fared on this stream (all hnv rows together).
-    let hits = sw.stats().flow_hits - flows_before.0;
-    let misses = sw.stats().flow_misses - flows_before.1;
-    let bypassed = sw.stats().flow_bypassed - flows_before.2;
-    #[allow(clippy::cast_precision_loss)] // a percentage for people to read
-    if hits + misses + bypassed > 0 {
-        let pairs: std::collections::HashSet<(Option<PortId>, &[u8])> = (0..w.count())
-            .map(|i| (w.from[i], &w.frame(i)[..6]))
-            .collect();
+    // How the switch's caches fared on this stream (all hnv rows together).
+    let s = sw.stats();
+    report_cache(
+        &format!("{name}: flow cache"),
+        (
+            s.flow_hits - flows_before.0,
+            s.flow_misses - flows_before.1,
+            s.flow_bypassed - flows_before.2,
+        ),
+    );
+    report_cache(
+        &format!("{name}: routed-flow cache"),
+        (
+            s.routed_hits - routed_before.0,
+            s.routed_misses - routed_before.1,
+            s.routed_bypassed - routed_before.2,
+        ),
+    );
+    let distinct = |field: std::ops::Range<usize>| {
+        (0..w.count())
+            .map(|i| (w.from[i], w.frame(i).get(field.clone())))
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    eprintln!(
+        "{name}: the stream has {} distinct (port, destination MAC) and {} distinct \
+         (port, IPv4 destination) pairs",
+        distinct(0..6),
+        distinct(30..34)
+    );
+}
+
+/// Prints how one of the switch's caches fared on a group's stream (all hnv rows
+/// together): hits among lookups, and frames decided while it was set aside.
+fn report_cache(what: &str, (hits, misses, bypassed): (u64, u64, u64)) {
+    let frames = hits + misses + bypassed;
+    #[allow(clippy::cast_precision_loss)] // percentages for people to read
+    if frames > 0 {
         eprintln!(
-            "{name}: flow cache hit {:.1} % of {} lookups; {:.1} % of {} frames decided \
-             without it (set aside); the stream has {} distinct (port, destination MAC) \
-             pairs",
+            "{what}: hit {:.1} % of {} lookups; {:.1} % of {frames} frames decided \
+             without it (set aside)",
             100.0 * hits as f64 / (hits + misses).max(1) as f64,
             hits + misses,
-            100.0 * bypassed as f64 / (hits + misses + bypassed) as f64,
-            hits + misses + bypassed,
-            pairs.len()
+            100.0 * bypassed as f64 / frames as f64,
         );
     }
 }

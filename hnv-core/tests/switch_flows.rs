@@ -1861,6 +1861,46 @@ fn remembered_encapsulations_follow_learning_neighbours_and_tables() {
     assert_eq!(outer_dst(&out), (UPLINK_B, ip("192.168.4.22")));
 }
 
+/// Routed frames are remembered by (ingress port, destination CA): the second frame to a
+/// destination is decided from the routed-flow cache, alike, whether routed to a local
+/// port (fig. 1-8) or encapsulated to another host (fig. 1-11); new tables forget them.
+#[test]
+fn routed_frames_are_remembered_by_destination_ca() {
+    let (mut a, _) = hosts(SEED);
+    let mut ev = Vec::new();
+    let mut send = |a: &mut Switch<Tables>, dst: &str| {
+        let mut f = Buf::new(&udp(CONTOSO1, MAC_DFGW, ip("10.0.0.5"), ip(dst), b"r"));
+        let verdict = from_port(a, A_CONTOSO1, &mut f, &mut ev);
+        (verdict, f.bytes().to_vec())
+    };
+    let counts = |a: &Switch<Tables>| {
+        let s = a.stats();
+        (s.routed_hits, s.routed_misses, s.flow_hits + s.flow_misses)
+    };
+    let local = send(&mut a, "10.0.1.6");
+    assert_eq!(local.0, Verdict::ToPort(A_CONTOSO4));
+    assert_eq!(eth_addrs(&local.1), (CONTOSO4, MAC_DFGW));
+    assert_eq!(send(&mut a, "10.0.1.6"), local);
+    let remote = send(&mut a, "10.0.1.7");
+    assert_eq!(remote.0, Verdict::ToWire);
+    let (vsid, inner) = read_nvgre(
+        &remote.1,
+        (UPLINK_B, UPLINK_A),
+        ("192.168.4.11", "192.168.4.22"),
+    );
+    assert_eq!((vsid, eth_addrs(&inner)), (6001, (CONTOSO5, MAC_DFGW)));
+    assert_eq!(send(&mut a, "10.0.1.7"), remote);
+    assert_eq!(
+        counts(&a),
+        (2, 2, 0),
+        "one miss and one hit per destination"
+    );
+
+    a.set_tables(Tables::compile(&file::from_json(SEED).unwrap(), "HostA").unwrap());
+    assert_eq!(send(&mut a, "10.0.1.7"), remote);
+    assert_eq!(counts(&a), (2, 3, 0), "forgotten with the old tables");
+}
+
 /// Traffic spread over far more destinations than the flow cache holds: after a trial of
 /// `FLOW_TRIAL` lookups with too few hits the switch sets the cache aside for `FLOW_REST`
 /// frames (decided in full, the same way), then tries it again; a trial with enough hits
@@ -2004,9 +2044,10 @@ const NEIGHBOUR_MACS: [MacAddr; 2] = [
 ];
 
 fn cache_op() -> impl Strategy<Value = CacheOp> {
-    // Mostly frames a port may send to a remote VM (the frames the cache is for), so
-    // that flows repeat between learning, neighbour and table changes.
-    let dst = prop_oneof![3 => 0usize..3, 1 => 0..CACHE_MACS.len()];
+    // Mostly frames a port may send to a remote VM or to the gateway MAC (the frames the
+    // caches are for), so that flows repeat between learning, neighbour and table
+    // changes.
+    let dst = prop_oneof![3 => 0usize..3, 2 => Just(7usize), 1 => 0..CACHE_MACS.len()];
     let send = (
         0u16..5,
         prop::bool::weighted(0.03),
@@ -2117,7 +2158,7 @@ fn without_static_neighbour(policy_json: &str) -> String {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// The flow cache is only a shortcut: a switch that uses it and one that decides
+    /// The flow caches are only a shortcut: a switch that uses them and one that decides
     /// every frame in full (its sink traces) give every frame the same verdict, the same
     /// bytes and the same events, through learning, moved neighbours and new tables.
     #[test]
@@ -2154,6 +2195,7 @@ proptest! {
             prop_assert_eq!(&events, &trace.events, "{:?}", op);
         }
         prop_assert_eq!(full.stats().flow_hits + full.stats().flow_misses, 0);
+        prop_assert_eq!(full.stats().routed_hits + full.stats().routed_misses, 0);
         let (sc, sf) = (cached.stats(), full.stats());
         prop_assert_eq!((sc.drops, sc.port_tx, sc.wire_tx), (sf.drops, sf.port_tx, sf.wire_tx));
     }

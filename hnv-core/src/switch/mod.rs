@@ -22,6 +22,7 @@
 //! Every refusal is a [`DropReason`] counted in [`Stats`]. Nothing allocates: learned
 //! records go to a fixed-capacity map inside the switch and to the caller's [`EventSink`].
 
+mod flows;
 mod gso;
 mod icmp;
 mod learn;
@@ -31,6 +32,7 @@ mod stats;
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use flows::{FLOW_MIN_HITS, FLOW_REST, FLOW_TRIAL};
 pub use gso::Gso;
 pub use learn::LEARNED_CAPACITY;
 pub use stats::{Stats, VsidCounters, MAX_PORTS, VSID_COUNTER_SLOTS};
@@ -47,6 +49,7 @@ use crate::wire::ethernet::{EtherType, EthernetFrame};
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::ipv6::Ipv6Packet;
 use crate::DropReason;
+use flows::{Flow, FlowCache, RouteCache, RouteKey, RoutedFlow};
 use learn::Learned;
 
 /// A VM port of the host: its index in the host's port list.
@@ -388,12 +391,68 @@ pub struct Switch<T> {
     wire_vsid: Option<Vsid>,
     /// Provider-network neighbours learned from ARP / ND on the uplink.
     neighbors: FixedMap<PaKey, MacAddr, NEIGHBOR_SLOTS>,
-    /// Resolved next hops by destination PA (see [`HopCache`]).
-    hops: HopCache,
+    /// Next hops and recent decisions (see [`Caches`]).
+    caches: Caches,
     /// What decisions need of each port (see [`PortState`]).
     ports: PortStates,
-    /// Recent encapsulation decisions (see [`FlowCache`]).
+}
+
+/// What the switch remembers of its own answers: resolved next hops by destination PA
+/// ([`HopCache`]), recent encapsulations ([`FlowCache`]) and recent routed frames
+/// ([`RouteCache`]).
+#[derive(Clone)]
+struct Caches {
+    hops: HopCache,
     flows: FlowCache,
+    routed: RouteCache,
+}
+
+impl Caches {
+    /// All empty, built at compile time: `Switch::new` copies it into place instead of
+    /// building each array at run time (in a debug build, through temporaries on the
+    /// stack: over 100 KiB each).
+    const EMPTY: Self = Self::new();
+
+    const fn new() -> Self {
+        Self {
+            hops: HopCache::new(),
+            flows: FlowCache::new(),
+            routed: RouteCache::new(),
+        }
+    }
+
+    /// Forgets the remembered decisions: what a MAC or CA resolves to may have changed
+    /// (a learned record).
+    fn forget_decisions(&mut self) {
+        self.flows.invalidate();
+        self.routed.invalidate();
+    }
+
+    /// Forgets everything: new tables, or a provider neighbour learned or moved.
+    fn forget_all(&mut self) {
+        self.hops.clear();
+        self.forget_decisions();
+    }
+}
+
+/// Where [`View::toward_record`] remembers the decision it makes, if anywhere.
+enum Remember<'c> {
+    Not,
+    /// An encapsulation, under its (port, destination MAC) key.
+    Bridged(&'c mut FlowCache, u64),
+    /// A routed frame, under its (port, destination CA) key.
+    Routed(&'c mut RouteCache, RouteKey),
+}
+
+impl Remember<'_> {
+    /// This, if `yes`; else nowhere.
+    fn when(self, yes: bool) -> Self {
+        if yes {
+            self
+        } else {
+            Self::Not
+        }
+    }
 }
 
 /// Slots of the switch's next-hop cache (direct-mapped by destination PA).
@@ -462,201 +521,6 @@ impl HopCache {
 }
 
 const _: () = assert!(HOP_SLOTS == 1 << 9, "HopCache::index keeps 9 bits");
-
-/// Sets of the switch's flow cache (two flows each), chosen by ingress port and
-/// destination MAC.
-const FLOW_SETS: usize = 1024;
-
-/// One remembered decision: frames from port `key >> 48` to MAC `key & (2^48 - 1)` were
-/// encapsulated with VSID `vsid` to PA `dst` through next hop `hop_mac`.
-#[derive(Clone, Copy)]
-struct Flow {
-    key: u64,
-    /// The destination PA's 128 bits (an IPv4 address in the low 32), in two words: a
-    /// `u128` would align the slot to 16 bytes and make it 64 bytes long instead of 40.
-    dst: [u64; 2],
-    generation: u32,
-    vsid: Vsid,
-    hop_mac: MacAddr,
-    dst_v6: bool,
-}
-
-impl Flow {
-    #[allow(clippy::cast_possible_truncation)] // the halves of 128 bits
-    fn new(key: u64, generation: u32, vsid: Vsid, hop_mac: MacAddr, dst: IpAddr) -> Self {
-        let Ip { bits, v6 } = Ip::of(dst);
-        Self {
-            key,
-            dst: [bits as u64, (bits >> 64) as u64],
-            generation,
-            vsid,
-            hop_mac,
-            dst_v6: v6,
-        }
-    }
-
-    fn dst(&self) -> IpAddr {
-        Ip {
-            bits: u128::from(self.dst[0]) | u128::from(self.dst[1]) << 64,
-            v6: self.dst_v6,
-        }
-        .addr()
-    }
-}
-
-const _: () = assert!(core::mem::size_of::<Option<Flow>>() == 40);
-
-/// The encapsulations the switch decided recently, by (ingress port, destination MAC):
-/// a frame from a VM port to a remote VM of its own VSID reads one slot here instead of
-/// its destination record, the record's index slot and the next hop (three dependent
-/// loads: most of the decision's time). Everything such a decision read beyond the frame
-/// and the port's [`PortState`] is covered by `generation`, which moves on whenever any
-/// of it can change: [`Switch::set_tables`], a learned record, a learned provider
-/// neighbour. The frame's own checks (source MAC and CA, VLAN, MTU) are made for every
-/// frame, hit or not. Two-way set-associative, `2 × FLOW_SETS` flows of 40 bytes, no
-/// allocation.
-///
-/// A lookup that misses costs a frame about 5 ns (`docs/performance.md`): with traffic
-/// spread over far more destinations than the cache holds, it would slow every frame and
-/// speed up none. So the cache is on trial: after every [`FLOW_TRIAL`] lookups, if fewer
-/// than one in [`FLOW_MIN_HITS`] hit, it is set aside for the next [`FLOW_REST`] frames
-/// (decided in full, counted in [`Stats::flow_bypassed`]), then tried again.
-#[derive(Clone)]
-struct FlowCache {
-    /// Two ways per set, the most recently decided first.
-    sets: [[Option<Flow>; 2]; FLOW_SETS],
-    generation: u32,
-    /// [`Stats::flow_hits`] when the current trial began, and its misses so far: the
-    /// trial is judged on misses only, so a hit costs nothing more than its count.
-    hits_before: u64,
-    misses: u32,
-    /// Frames still to be decided without the cache before the next trial.
-    resting: u32,
-}
-
-/// Lookups in one trial of the switch's flow cache (see [`FLOW_MIN_HITS`]).
-pub const FLOW_TRIAL: u32 = 4096;
-
-/// The switch's flow cache stays in use while at least one lookup in this many hits over
-/// a trial of [`FLOW_TRIAL`] lookups. A hit saves about 10 ns of the 35 ns a frame takes
-/// in full, and a miss costs about 5 ns when the tables are far larger than the CPU's
-/// caches (`docs/performance.md`, "Switch"): below one hit in four the cache cannot pay.
-pub const FLOW_MIN_HITS: u32 = 4;
-
-/// Frames decided without the flow cache after a trial with too few hits, before it is
-/// tried again (15 trials' worth: the cache is tried on one frame in sixteen while it
-/// does not pay).
-pub const FLOW_REST: u32 = 15 * FLOW_TRIAL;
-
-impl FlowCache {
-    // 2048 flows of 40 bytes (80 KiB), built once with the switch.
-    #[allow(clippy::large_stack_arrays)]
-    const fn new() -> Self {
-        Self {
-            sets: [[None; 2]; FLOW_SETS],
-            generation: 0,
-            hits_before: 0,
-            misses: 0,
-            resting: 0,
-        }
-    }
-
-    /// False while the cache is set aside after a trial with too few hits (and one frame
-    /// fewer to wait).
-    #[inline]
-    fn in_use(&mut self) -> bool {
-        if self.resting == 0 {
-            return true;
-        }
-        self.resting -= 1;
-        false
-    }
-
-    /// The remembered action for frames with `key` from the port of `ps`, if still
-    /// valid and the frame (of `judged` bytes) fits the uplink; counts the hit or miss.
-    /// Inlined for the reason [`flow_action`] is.
-    #[allow(clippy::inline_always)]
-    #[inline(always)]
-    fn action<T: HostTables>(
-        &mut self,
-        stats: &mut Stats,
-        tables: &T,
-        ps: &PortState,
-        key: u64,
-        judged: usize,
-    ) -> Option<Action> {
-        if let Some(action) = self
-            .get(key)
-            .and_then(|flow| flow_action(tables, ps, flow, judged))
-        {
-            stats.flow_hits += 1;
-            return Some(action);
-        }
-        stats.flow_misses += 1;
-        self.note_miss(stats.flow_hits);
-        None
-    }
-
-    /// Notes a miss, `hits` being [`Stats::flow_hits`] now. Once the trial has seen
-    /// [`FLOW_TRIAL`] lookups, sets the cache aside if fewer than one in [`FLOW_MIN_HITS`]
-    /// hit, and begins the next trial.
-    fn note_miss(&mut self, hits: u64) {
-        self.misses += 1;
-        // `flow_hits` only grows; wrapping keeps this free of overflow checks anyway.
-        let hit = hits.wrapping_sub(self.hits_before);
-        let tried = hit.saturating_add(u64::from(self.misses));
-        if tried >= u64::from(FLOW_TRIAL) {
-            if hit.saturating_mul(u64::from(FLOW_MIN_HITS)) < tried {
-                self.resting = FLOW_REST;
-            }
-            self.hits_before = hits;
-            self.misses = 0;
-        }
-    }
-
-    /// The key of frames from `port` to `dst`.
-    fn key(port: PortId, dst: MacAddr) -> u64 {
-        dst.to_word() | u64::from(port.0) << 48
-    }
-
-    #[allow(clippy::cast_possible_truncation)] // the shift leaves 10 bits
-    fn index(key: u64) -> usize {
-        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize
-    }
-
-    fn get(&self, key: u64) -> Option<&Flow> {
-        let valid = |f: &&Flow| f.key == key && f.generation == self.generation;
-        let [first, second] = self.sets.get(Self::index(key))?;
-        first
-            .as_ref()
-            .filter(valid)
-            .or_else(|| second.as_ref().filter(valid))
-    }
-
-    /// Remembers a flow in its set's first way; a valid flow of another key there moves
-    /// to the second, the one there is forgotten.
-    fn put(&mut self, key: u64, vsid: Vsid, hop_mac: MacAddr, dst: IpAddr) {
-        let flow = Flow::new(key, self.generation, vsid, hop_mac, dst);
-        if let Some([first, second]) = self.sets.get_mut(Self::index(key)) {
-            let generation = self.generation;
-            if first.is_some_and(|f| f.key != key && f.generation == generation) {
-                *second = *first;
-            }
-            *first = Some(flow);
-        }
-    }
-
-    /// Forgets every flow (in O(1): the entries of older generations never match).
-    fn invalidate(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            // 2^32 invalidations later a stale entry could match again: empty instead.
-            self.sets.fill([None; 2]);
-        }
-    }
-}
-
-const _: () = assert!(FLOW_SETS == 1 << 10, "FlowCache::index keeps 10 bits");
 
 /// What decisions need to know about a VM port, worked out once per table snapshot
 /// ([`Switch::new`], [`Switch::set_tables`]) instead of once per frame: its MAC and VSID,
@@ -899,32 +763,6 @@ fn exceeds_uplink<T: HostTables>(tables: &T, len: usize, underlay: &Underlay) ->
         > usize::from(tables.uplink_mtu())
 }
 
-/// The encapsulation a remembered `flow` stands for, for a frame of `judged` bytes from
-/// the port in state `ps`; `None` when it does not fit the uplink once encapsulated (the
-/// full decision then says what to do) or the port has no PA of the flow's family.
-// Inlined so that the action is built where the caller returns it: returned through a
-// temporary, it was copied with wider loads than it was written with (a store-forwarding
-// stall, 3 ns per frame).
-#[allow(clippy::inline_always)]
-#[inline(always)]
-fn flow_action<T: HostTables>(
-    tables: &T,
-    ps: &PortState,
-    flow: &Flow,
-    judged: usize,
-) -> Option<Action> {
-    let (underlay, vlan) = underlay_to(ps, flow.dst())?;
-    if exceeds_uplink(tables, judged, &underlay) {
-        return None;
-    }
-    let mut params = EncapParams::new(flow.vsid, tables.uplink_mac(), flow.hop_mac, underlay);
-    params.outer_vlan = vlan;
-    Some(Action::Encap {
-        params,
-        route_to: None,
-    })
-}
-
 /// An ARP message's operation, sender and target.
 #[derive(Clone, Copy)]
 struct ArpInfo {
@@ -957,8 +795,7 @@ impl<T: HostTables> Switch<T> {
             stats,
             wire_vsid: None,
             neighbors: FixedMap::new(),
-            hops: HopCache::new(),
-            flows: FlowCache::new(),
+            caches: Caches::EMPTY,
         }
     }
 
@@ -977,8 +814,7 @@ impl<T: HostTables> Switch<T> {
         self.ports = PortStates::new(&tables);
         self.stats.set_port_vsids(&self.ports.vsids());
         self.tables = tables;
-        self.hops.clear();
-        self.flows.invalidate();
+        self.caches.forget_all();
     }
 
     /// Counters.
@@ -1223,31 +1059,19 @@ impl<T: HostTables> Switch<T> {
             let Some(ip) = &ip else {
                 return Action::Drop(DropReason::NotRoutable);
             };
-            return view.route(&mut self.hops, &from, ip, events);
+            return view.routed(&mut self.caches, &mut self.stats, &from, port, ip, events);
         }
-        if let Some(p) = self
-            .ports
-            .may_have(dst)
-            .then(|| self.tables.port_by_mac(Some(vsid), dst))
-            .flatten()
-        {
-            // Fig. 1-7: switched locally; the filter is not involved. A frame to the
-            // sender's own MAC is not sent back to it (no hairpin), as on VSID-0 ports.
-            return Action::Forward(if p == port {
-                Verdict::Drop(DropReason::NoLocalPort)
-            } else {
-                Verdict::ToPort(p)
-            });
+        if let Some(action) = self.local_port(port, vsid, dst) {
+            return action;
         }
         // IP to a remote MAC of the port's own VSID: perhaps decided before.
         let cacheable = ip.is_some() && !events.traces();
-        let remember = cacheable && self.flows.in_use();
-        let key = FlowCache::key(port, dst);
+        let remember = cacheable && self.caches.flows.in_use();
+        let key = Flow::key_of(port, dst);
         if remember {
-            if let Some(action) = self
-                .flows
-                .action(&mut self.stats, &self.tables, ps, key, judged)
-            {
+            let (flows, s) = (&mut self.caches.flows, &mut self.stats);
+            let counts = (&mut s.flow_hits, &mut s.flow_misses);
+            if let Some(action) = flows.hit(&key, counts, (&self.tables, ps, judged)) {
                 return action;
             }
         } else if cacheable {
@@ -1259,8 +1083,34 @@ impl<T: HostTables> Switch<T> {
             }
             return Action::Drop(DropReason::NoLookupRecord);
         };
-        let flows = remember.then_some((&mut self.flows, key));
-        view.toward_record(&mut self.hops, flows, &from, rec, None, ip.as_ref(), events)
+        let remember = Remember::Bridged(&mut self.caches.flows, key).when(remember);
+        view.toward_record(
+            &mut self.caches.hops,
+            remember,
+            &from,
+            rec,
+            None,
+            ip.as_ref(),
+            events,
+        )
+    }
+
+    /// Fig. 1-7: a frame from `port` to `dst`, the MAC of a local port of its VSID, is
+    /// switched locally; the filter is not involved. A frame to the sender's own MAC is
+    /// not sent back to it (no hairpin), as on VSID-0 ports. `None`: no local port has
+    /// `dst`. Inlined: the `Action` it returns would otherwise pass through memory.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn local_port(&self, port: PortId, vsid: Vsid, dst: MacAddr) -> Option<Action> {
+        let p = self
+            .ports
+            .may_have(dst)
+            .then(|| self.tables.port_by_mac(Some(vsid), dst))??;
+        Some(Action::Forward(if p == port {
+            Verdict::Drop(DropReason::NoLocalPort)
+        } else {
+            Verdict::ToPort(p)
+        }))
     }
 
     /// A frame from a port without VSID: a plain L2 switch between such ports and the
@@ -1374,7 +1224,15 @@ impl<T: HostTables> Switch<T> {
                     frame,
                     judged: Some(judged),
                 };
-                view.toward_record(&mut self.hops, None, &from, rec, None, None, events)
+                view.toward_record(
+                    &mut self.caches.hops,
+                    Remember::Not,
+                    &from,
+                    rec,
+                    None,
+                    None,
+                    events,
+                )
             }
         }
     }
@@ -1471,10 +1329,45 @@ impl<'s, T: HostTables> View<'s, T> {
             .is_some_and(|r| r.vsid == vsid && r.next_hop.is_none() && r.prefix.first_host() == ip)
     }
 
+    /// A frame from the port of `from` (`port`) to the gateway MAC: routed, from the
+    /// routed-flow cache when it holds the destination CA, else in full (and remembered).
+    /// Inlined so that the action is built where the caller returns it (see
+    /// [`Ways::hit`](flows::Ways::hit)).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn routed(
+        &self,
+        caches: &mut Caches,
+        stats: &mut Stats,
+        from: &Sender<'_>,
+        port: PortId,
+        ip: &IpInfo,
+        events: &mut impl EventSink,
+    ) -> Action {
+        let key = RouteKey::new(port, ip.dst());
+        let cacheable = !events.traces();
+        let remember = cacheable && caches.routed.in_use();
+        if remember {
+            let counts = (&mut stats.routed_hits, &mut stats.routed_misses);
+            let judged = from.judged.unwrap_or(from.frame.len());
+            if let Some(action) = caches
+                .routed
+                .hit(&key, counts, (self.tables, from.state, judged))
+            {
+                return action;
+            }
+        } else if cacheable {
+            stats.routed_bypassed += 1;
+        }
+        let remember = Remember::Routed(&mut caches.routed, key).when(remember);
+        self.route(&mut caches.hops, remember, from, ip, events)
+    }
+
     /// Routing by the distributed router (fig. 1-8, 1-11).
     fn route(
         &self,
         hops: &mut HopCache,
+        remember: Remember<'_>,
         from: &Sender<'_>,
         ip: &IpInfo,
         events: &mut impl EventSink,
@@ -1509,16 +1402,16 @@ impl<'s, T: HostTables> View<'s, T> {
         if dst_rd != Some(src_rd) {
             return Action::Drop(DropReason::CrossRoutingDomain);
         }
-        self.toward_record(hops, None, from, rec, Some(rec.mac), Some(ip), events)
+        self.toward_record(hops, remember, from, rec, Some(rec.mac), Some(ip), events)
     }
 
     /// Sends toward the VM a record describes: a local port, or NVGRE to its PA. An
-    /// encapsulation is remembered in `flows` under its key when given.
+    /// encapsulation or a routed frame's destination is remembered where `remember` says.
     #[allow(clippy::too_many_arguments)]
     fn toward_record(
         &self,
         hops: &mut HopCache,
-        flows: Option<(&mut FlowCache, u64)>,
+        remember: Remember<'_>,
         from: &Sender<'_>,
         rec: &LookupEntry,
         route_to: Option<MacAddr>,
@@ -1529,7 +1422,13 @@ impl<'s, T: HostTables> View<'s, T> {
         if self.tables.owns_pa(rec.pa) {
             return match self.tables.port_by_mac(Some(rec.vsid), rec.mac) {
                 Some(port) => match route_to {
-                    Some(dst_mac) => Action::RouteLocal { port, dst_mac },
+                    Some(dst_mac) => {
+                        if let Remember::Routed(c, key) = remember {
+                            let g = c.generation();
+                            c.put(RoutedFlow::local(key, g, (rec.vsid, port), dst_mac));
+                        }
+                        Action::RouteLocal { port, dst_mac }
+                    }
                     None => Action::Forward(Verdict::ToPort(port)),
                 },
                 None => Action::Drop(DropReason::NoLocalPort),
@@ -1552,8 +1451,15 @@ impl<'s, T: HostTables> View<'s, T> {
         {
             return self.too_big(from, underlay.overhead());
         }
-        if let Some((flows, key)) = flows {
-            flows.put(key, rec.vsid, dst_mac, rec.pa);
+        match (remember, route_to) {
+            (Remember::Bridged(c, key), _) => {
+                c.put(Flow::new(key, c.generation(), rec.vsid, dst_mac, rec.pa));
+            }
+            (Remember::Routed(c, key), Some(to)) => {
+                let flow = RoutedFlow::encap(key, c.generation(), (rec.vsid, dst_mac, rec.pa), to);
+                c.put(flow);
+            }
+            _ => {}
         }
         let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
         // A PA on a VLAN sends tagged (priority 0).
@@ -1705,8 +1611,7 @@ impl<T: HostTables> Switch<T> {
             self.stats.learn_full += 1;
         }
         // A next hop may now resolve differently (a new or moved neighbour).
-        self.hops.clear();
-        self.flows.invalidate();
+        self.caches.forget_all();
     }
 
     /// The provider neighbours learned on the uplink.
@@ -1738,8 +1643,8 @@ impl<T: HostTables> Switch<T> {
             use_vm_mac: false,
         };
         if self.learned.insert(rec) {
-            // A learned record can change what a MAC resolves to.
-            self.flows.invalidate();
+            // A learned record can change what a MAC or CA resolves to.
+            self.caches.forget_decisions();
             events.event(Event::Learned(rec));
         } else {
             self.stats.learn_full += 1;
@@ -2080,7 +1985,15 @@ impl<T: HostTables> Switch<T> {
             learned: &self.learned,
             neighbors: &self.neighbors,
         };
-        let action = view.toward_record(&mut self.hops, None, &from, &rec, None, None, events);
+        let action = view.toward_record(
+            &mut self.caches.hops,
+            Remember::Not,
+            &from,
+            &rec,
+            None,
+            None,
+            events,
+        );
         let verdict = self.act(frame, &action);
         self.count(verdict);
         verdict

@@ -74,6 +74,15 @@ pub struct Stats {
     /// cache, while it was set aside after a trial with too few hits
     /// ([`FLOW_MIN_HITS`](super::FLOW_MIN_HITS)).
     pub flow_bypassed: u64,
+    /// Frames to the gateway MAC (routed by the distributed router) whose decision was
+    /// taken from the switch's routed-flow cache.
+    pub routed_hits: u64,
+    /// Routed frames decided in full (not in the cache, no longer valid there, or too
+    /// big once encapsulated).
+    pub routed_misses: u64,
+    /// Routed frames decided in full without a lookup in the routed-flow cache, while it
+    /// was set aside after a trial with too few hits.
+    pub routed_bypassed: u64,
     per_vsid: FixedMap<VsidKey, VsidCounters, VSID_COUNTER_SLOTS>,
     /// The VSID of each port (of the switch's current tables) and what its frames added
     /// to that VSID's counters: counted in place, with no map lookup per frame; folded
@@ -104,6 +113,9 @@ impl Stats {
             flow_hits: 0,
             flow_misses: 0,
             flow_bypassed: 0,
+            routed_hits: 0,
+            routed_misses: 0,
+            routed_bypassed: 0,
             vsid_overflow: 0,
             per_vsid: FixedMap::new(),
             port_vsid: [None; MAX_PORTS],
