@@ -45,7 +45,9 @@ const ROUTE_SETS: usize = 128;
 pub(super) trait Remembered: Copy {
     /// What the entry is found by.
     type Key: Copy + Eq;
+    /// The key this entry was remembered under.
     fn key(&self) -> Self::Key;
+    /// The cache generation it was made in (valid while the cache's is the same).
     fn generation(&self) -> u32;
     /// A 64-bit hash of `key`; its top bits choose the set.
     fn hash(key: &Self::Key) -> u64;
@@ -76,7 +78,7 @@ impl<E: Remembered, const SETS: usize> Ways<E, SETS> {
         SETS.trailing_zeros()
     };
 
-    // Built once with the switch (80 KiB and 16 KiB).
+    // Evaluated at compile time, for `Caches::EMPTY` (80 KiB and 16 KiB).
     #[allow(clippy::large_stack_arrays)]
     pub(super) const fn new() -> Self {
         Self {
@@ -397,5 +399,63 @@ impl RoutedFlow {
             dst_mac,
             pa_v6,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+
+    fn flow(cache: &FlowCache, key: u64) -> Flow {
+        let vsid = Vsid::new(5001).unwrap();
+        let pa = IpAddr::from([192, 168, 4, 22]);
+        Flow::new(
+            key,
+            cache.generation(),
+            vsid,
+            MacAddr([2, 0, 0, 0, 0, 1]),
+            pa,
+        )
+    }
+
+    /// Three keys of one set, found by search (the set is the hash's top bits).
+    fn same_set() -> [u64; 3] {
+        let set = FlowCache::index(&1);
+        let mut keys = (2..).filter(|k| FlowCache::index(k) == set);
+        [1, keys.next().unwrap(), keys.next().unwrap()]
+    }
+
+    #[test]
+    fn a_set_keeps_its_two_latest_keys() {
+        let mut cache = Box::new(FlowCache::new());
+        let [a, b, c] = same_set();
+        cache.put(flow(&cache, a));
+        cache.put(flow(&cache, b));
+        assert!(cache.get(&a).is_some() && cache.get(&b).is_some());
+        cache.put(flow(&cache, c));
+        assert!(cache.get(&a).is_none(), "the older of the two is forgotten");
+        assert!(cache.get(&b).is_some() && cache.get(&c).is_some());
+        // Remembering a key again keeps the other one.
+        cache.put(flow(&cache, b));
+        assert!(cache.get(&b).is_some() && cache.get(&c).is_some());
+    }
+
+    #[test]
+    fn invalidation_forgets_everything_even_after_the_generation_wraps() {
+        let mut cache = Box::new(FlowCache::new());
+        cache.put(flow(&cache, 7));
+        cache.invalidate();
+        assert!(cache.get(&7).is_none());
+        cache.put(flow(&cache, 8));
+        assert!(cache.get(&8).is_some());
+        // An entry of generation 0, then 2^32 invalidations: the generation is 0 again,
+        // and the entry must not come back.
+        let mut cache = Box::new(FlowCache::new());
+        cache.put(flow(&cache, 9));
+        cache.generation = u32::MAX;
+        cache.invalidate();
+        assert_eq!(cache.generation(), 0);
+        assert!(cache.get(&9).is_none());
     }
 }
