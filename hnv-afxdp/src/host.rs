@@ -286,6 +286,12 @@ fn multi_report(dispatcher: &Dispatcher, workers: &[Worker], has_device: &[bool]
         stats.consumed += s.consumed;
         stats.learn_full += s.learn_full;
         stats.vsid_overflow += s.vsid_overflow;
+        stats.flow_hits += s.flow_hits;
+        stats.flow_misses += s.flow_misses;
+        stats.flow_bypassed += s.flow_bypassed;
+        stats.routed_hits += s.routed_hits;
+        stats.routed_misses += s.routed_misses;
+        stats.routed_bypassed += s.routed_bypassed;
         let e = w.events();
         events.learned += e.learned;
         events.misses += e.misses;

@@ -23,7 +23,7 @@ use hnv_core::buf::PacketBuf;
 use hnv_core::ids::MacAddr;
 // The switch reads the shared snapshot (policy + resolved neighbours + learned records).
 use crate::shared::SharedTables as Tables;
-use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict};
+use hnv_core::switch::{Event, EventSink, PortId, Stats, Switch, Verdict};
 use hnv_core::DropReason;
 
 use crate::control::{ControlMsg, CtlFrame, Events};
@@ -486,6 +486,7 @@ impl fmt::Display for Summary<'_> {
             stats.consumed,
             stats.total_drops()
         )?;
+        writeln!(f, "switch caches: {}", caches_text(stats))?;
         for reason in DropReason::ALL {
             let count = stats.dropped(*reason);
             if count > 0 {
@@ -505,6 +506,21 @@ impl fmt::Display for Summary<'_> {
             if self.balanced { "ok" } else { "LEAK" }
         )
     }
+}
+
+/// How the switch's flow caches fared, as the report prints it (after `switch caches: `):
+/// lookups that hit or missed, and frames decided while a cache was set aside.
+pub(crate) fn caches_text(s: &Stats) -> String {
+    format!(
+        "flow hits {}, flow misses {}, flow set aside {}, routed hits {}, routed misses {}, \
+         routed set aside {}",
+        s.flow_hits,
+        s.flow_misses,
+        s.flow_bypassed,
+        s.routed_hits,
+        s.routed_misses,
+        s.routed_bypassed
+    )
 }
 
 /// The worker counters as the report prints them (after `worker: ` or `worker N: `).

@@ -47,8 +47,8 @@ problems on stderr and the old tables stay.
 
 Runs until SIGINT or SIGTERM; then drains transmissions, closes the sockets (detaching the \
 XDP programs in the mode they were attached with) and prints the counters on stdout: per \
-device, per switch port, drops by reason, events, the workers (summed, then one line each), \
-the control thread, and the UMEM frame accounting.";
+device, per switch port, the flow caches, drops by reason, events, the workers (summed, then \
+one line each), the control thread, and the UMEM frame accounting.";
 
 const EXIT_CODES: &str = "\
 Exit status:

@@ -52,6 +52,8 @@ fn ping_across_hosts(mode: &'static str) {
     assert_eq!(wire.nvgre, wire.frames, "only NVGRE: {wire:?}");
     for h in [&r.a, &r.b] {
         assert!(h.forwarded >= 12, "forwarded too little:\n{}", h.text);
+        // Three echo requests (or replies) to one VM: the later ones from the flow cache.
+        assert!(h.flow_hits >= 1, "no flow cache hit:\n{}", h.text);
     }
     run.done();
 }
@@ -149,6 +151,10 @@ fn routed_across_vsids() {
     assert!(to4 >= 6 && from4 >= 6, "{}", r.a.text);
     let (from5, to5) = r.b.port("Contoso5");
     assert!(to5 >= 6 && from5 >= 6, "{}", r.b.text);
+    // Three pings each way through the router: the later ones from the routed cache.
+    for h in [&r.a, &r.b] {
+        assert!(h.routed_hits >= 1, "no routed cache hit:\n{}", h.text);
+    }
     run.done();
 }
 

@@ -678,6 +678,11 @@ pub struct HostReport {
     pub forwarded: u64,
     pub no_device: u64,
     pub misses: u64,
+    /// From the `switch caches:` line: flow-cache hits, routed-flow-cache hits, and every
+    /// frame either cache counted (hits, misses, set aside).
+    pub flow_hits: u64,
+    pub routed_hits: u64,
+    pub cached: u64,
 }
 
 impl HostReport {
@@ -711,6 +716,10 @@ impl HostReport {
             .lines()
             .find(|l| l.starts_with("events: "))
             .unwrap_or_else(|| panic!("no events line:\n{s}"));
+        let caches = s
+            .lines()
+            .find(|l| l.starts_with("switch caches: "))
+            .unwrap_or_else(|| panic!("no switch caches line:\n{s}"));
         let switch = switch.unwrap_or_else(|| panic!("no switch line:\n{s}"));
         let worker = worker.unwrap_or_else(|| panic!("no worker line:\n{s}"));
         Self {
@@ -727,6 +736,19 @@ impl HostReport {
             forwarded: need(worker, "forwarded"),
             no_device: need(worker, "no device"),
             misses: need(events, "misses"),
+            flow_hits: need(caches, "flow hits"),
+            routed_hits: need(caches, "routed hits"),
+            cached: [
+                "flow hits",
+                "flow misses",
+                "flow set aside",
+                "routed hits",
+                "routed misses",
+                "routed set aside",
+            ]
+            .iter()
+            .map(|k| need(caches, k))
+            .sum(),
         }
     }
 
@@ -764,6 +786,10 @@ impl HostReport {
             from_vms + self.wire_rx,
             self.frames,
             "switch input vs worker frames:\n{s}"
+        );
+        assert!(
+            self.cached <= from_vms,
+            "the flow caches counted more frames than came from the VMs:\n{s}"
         );
         let verdicts =
             to_vms + self.wire_tx + self.replies + self.floods + self.consumed + self.drops;
