@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use hnv_core::policy::Tables;
 use hnv_core::switch::{Stats, Switch};
-use hnv_core::DropReason;
 
 use crate::chan::Dispatcher;
 use crate::control::{Control, ControlCounters, ReloadFn, UplinkSnoop, EVENT_QUEUE, REQUEST_QUEUE};
@@ -269,29 +268,7 @@ fn multi_report(dispatcher: &Dispatcher, workers: &[Worker], has_device: &[bool]
         for (a, b) in gso.failed.iter_mut().zip(g.failed) {
             *a += b;
         }
-        let s = w.switch().stats();
-        for r in DropReason::ALL {
-            stats.drops[r.index()] += s.dropped(*r);
-        }
-        for (a, b) in stats.port_rx.iter_mut().zip(s.port_rx.iter()) {
-            *a += b;
-        }
-        for (a, b) in stats.port_tx.iter_mut().zip(s.port_tx.iter()) {
-            *a += b;
-        }
-        stats.wire_rx += s.wire_rx;
-        stats.wire_tx += s.wire_tx;
-        stats.replies += s.replies;
-        stats.floods += s.floods;
-        stats.consumed += s.consumed;
-        stats.learn_full += s.learn_full;
-        stats.vsid_overflow += s.vsid_overflow;
-        stats.flow_hits += s.flow_hits;
-        stats.flow_misses += s.flow_misses;
-        stats.flow_bypassed += s.flow_bypassed;
-        stats.routed_hits += s.routed_hits;
-        stats.routed_misses += s.routed_misses;
-        stats.routed_bypassed += s.routed_bypassed;
+        stats.add(w.switch().stats());
         let e = w.events();
         events.learned += e.learned;
         events.misses += e.misses;

@@ -196,6 +196,79 @@ impl Stats {
         }
     }
 
+    /// Adds `other`'s counts to these (the counters of several switches, e.g. one per
+    /// worker thread, summed into one report). Every field is named here, so a counter
+    /// added to `Stats` cannot be left out of the sum unnoticed.
+    ///
+    /// ```
+    /// use hnv_core::switch::Stats;
+    /// let (mut total, mut one) = (Stats::new(), Stats::new());
+    /// one.wire_rx = 3;
+    /// total.add(&one);
+    /// total.add(&one);
+    /// assert_eq!(total.wire_rx, 6);
+    /// ```
+    pub fn add(&mut self, other: &Self) {
+        let Self {
+            drops,
+            port_rx,
+            port_tx,
+            wire_rx,
+            wire_tx,
+            replies,
+            floods,
+            consumed,
+            learn_full,
+            vsid_overflow,
+            flow_hits,
+            flow_misses,
+            flow_bypassed,
+            routed_hits,
+            routed_misses,
+            routed_bypassed,
+            per_vsid,
+            port_vsid,
+            port_vsid_counts,
+        } = other;
+        for (sum, part) in [
+            (&mut self.drops[..], &drops[..]),
+            (&mut self.port_rx, port_rx),
+            (&mut self.port_tx, port_tx),
+        ] {
+            for (a, b) in sum.iter_mut().zip(part) {
+                *a += b;
+            }
+        }
+        for (a, b) in [
+            (&mut self.wire_rx, wire_rx),
+            (&mut self.wire_tx, wire_tx),
+            (&mut self.replies, replies),
+            (&mut self.floods, floods),
+            (&mut self.consumed, consumed),
+            (&mut self.learn_full, learn_full),
+            (&mut self.vsid_overflow, vsid_overflow),
+            (&mut self.flow_hits, flow_hits),
+            (&mut self.flow_misses, flow_misses),
+            (&mut self.flow_bypassed, flow_bypassed),
+            (&mut self.routed_hits, routed_hits),
+            (&mut self.routed_misses, routed_misses),
+            (&mut self.routed_bypassed, routed_bypassed),
+        ] {
+            *a += b;
+        }
+        // Per VSID: the other's map, then what its ports counted in their own slots.
+        for (key, counts) in per_vsid.iter() {
+            if let Ok(vsid) = Vsid::new(key.vsid()) {
+                self.add_vsid(vsid, counts);
+            }
+        }
+        for (vsid, counts) in port_vsid.iter().zip(port_vsid_counts) {
+            if let (Some(vsid), true) = (vsid, counts.frames > 0) {
+                self.add_vsid(*vsid, counts);
+            }
+        }
+    }
+
     /// Drops counted under `reason`.
     pub fn dropped(&self, reason: DropReason) -> u64 {
         self.drops.get(reason.index()).copied().unwrap_or(0)
@@ -277,5 +350,28 @@ mod tests {
         s.count_port_vsid(PortId(MAX_PORTS as u16), a, Verdict::ToWire);
         assert_eq!(s.vsid(a).frames, 3);
         assert_eq!(s.vsid_overflow, 0);
+    }
+
+    #[test]
+    fn a_sum_of_stats_keeps_every_count() {
+        let (a, b) = (vsid(5001), vsid(6001));
+        let mut one = Stats::new();
+        let mut ports = [None; MAX_PORTS];
+        ports[1] = Some(a);
+        one.set_port_vsids(&ports);
+        one.count_port_vsid(PortId(1), a, Verdict::ToWire); // the port's slot
+        one.count_port_vsid(PortId(1), b, Verdict::Drop(DropReason::NoRoute)); // the map
+        one.port_rx(PortId(1));
+        one.count(Verdict::Drop(DropReason::NoRoute));
+        one.routed_hits = 4;
+        one.flow_bypassed = 5;
+        let mut total = Stats::new();
+        total.add(&one);
+        total.add(&one);
+        assert_eq!((total.vsid(a).frames, total.vsid(a).forwarded), (2, 2));
+        assert_eq!((total.vsid(b).frames, total.vsid(b).dropped), (2, 2));
+        assert_eq!(total.port_rx[1], 2);
+        assert_eq!(total.dropped(DropReason::NoRoute), 2);
+        assert_eq!((total.routed_hits, total.flow_bypassed), (8, 10));
     }
 }
