@@ -16,9 +16,8 @@
 
 use core::net::IpAddr;
 
-use super::{exceeds_uplink, underlay_to, Action, HostTables, Ip, PortId, PortState};
+use super::{encap_action, exceeds_uplink, underlay_to, Action, HostTables, Ip, PortId, PortState};
 use crate::ids::{MacAddr, Vsid};
-use crate::nvgre::EncapParams;
 
 /// Lookups in one trial of each of the switch's flow caches (see [`FLOW_MIN_HITS`]).
 pub const FLOW_TRIAL: u32 = 4096;
@@ -227,9 +226,12 @@ fn encap<T: HostTables>(
     if exceeds_uplink(tables, judged, &underlay) {
         return None;
     }
-    let mut params = EncapParams::new(vsid, tables.uplink_mac(), hop_mac, underlay);
-    params.outer_vlan = vlan;
-    Some(Action::Encap { params, route_to })
+    Some(encap_action(
+        tables,
+        (vsid, hop_mac),
+        (underlay, vlan),
+        route_to,
+    ))
 }
 
 /// One remembered encapsulation: frames from port `key >> 48` to MAC

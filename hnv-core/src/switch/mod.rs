@@ -755,6 +755,21 @@ fn underlay_to(ps: &PortState, dst_pa: IpAddr) -> Option<(Underlay, Option<u16>)
     }
 }
 
+/// The encapsulation with `vsid` through next hop `hop_mac` in `underlay`, tagged with
+/// `vlan` when the source PA is on one (priority 0); `route_to` as in [`Action::Encap`].
+#[allow(clippy::inline_always)]
+#[inline(always)] // built where the caller returns it (see `flows::Ways::hit`)
+fn encap_action<T: HostTables>(
+    tables: &T,
+    (vsid, hop_mac): (Vsid, MacAddr),
+    (underlay, vlan): (Underlay, Option<u16>),
+    route_to: Option<MacAddr>,
+) -> Action {
+    let mut params = EncapParams::new(vsid, tables.uplink_mac(), hop_mac, underlay);
+    params.outer_vlan = vlan;
+    Action::Encap { params, route_to }
+}
+
 /// True when a frame of `len` bytes encapsulated in `underlay` makes an outer IP packet
 /// longer than the uplink MTU.
 #[inline]
@@ -1461,10 +1476,7 @@ impl<'s, T: HostTables> View<'s, T> {
             }
             _ => {}
         }
-        let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), dst_mac, underlay);
-        // A PA on a VLAN sends tagged (priority 0).
-        params.outer_vlan = vlan;
-        Action::Encap { params, route_to }
+        encap_action(self.tables, (rec.vsid, dst_mac), (underlay, vlan), route_to)
     }
 
     /// Too big once encapsulated (`overhead` bytes of outer headers): an ICMP error for
