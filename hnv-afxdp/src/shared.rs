@@ -177,8 +177,22 @@ impl LookupTable for SharedTables {
     }
 
     #[inline]
-    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr, stage: u8) {
-        self.tables.prefetch_by_mac(vsid, mac, stage);
+    fn looks_ahead(&self) -> bool {
+        self.tables.looks_ahead()
+    }
+
+    #[inline]
+    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr) {
+        self.tables.prefetch_by_mac(vsid, mac);
+    }
+
+    /// The snapshot's answer where `by_mac` would give it: not for an L2Only record, which
+    /// a learned record may replace.
+    #[inline]
+    fn look_ahead_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<u32> {
+        let i = self.tables.look_ahead_by_mac(vsid, mac)?;
+        let r = self.tables.record(i)?;
+        (r.record_type != RecordType::L2Only).then_some(i)
     }
 
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry> {
@@ -245,6 +259,44 @@ mod tests {
     fn seed() -> SharedTables {
         let policy = file::from_json(include_str!("../../docs/examples/seed-policy.json")).unwrap();
         SharedTables::new(Tables::compile(&policy, "HostA").unwrap())
+    }
+
+    /// The look-ahead of a batch names a record only where `by_mac` answers with the
+    /// snapshot's record: not for an L2Only record, which a learned one may replace.
+    #[test]
+    fn records_looked_up_ahead_are_the_ones_by_mac_returns() {
+        let mut policy =
+            file::from_json(include_str!("../../docs/examples/seed-policy.json")).unwrap();
+        let mut l2only = policy.lookup_records[0].clone();
+        l2only.customer_address = "0.0.0.0".parse().unwrap();
+        l2only.mac_address = MacAddr([2, 0x77, 0, 0, 0, 1]);
+        l2only.record_type = RecordType::L2Only;
+        let vsid = Vsid::new(l2only.virtual_subnet_id).unwrap();
+        let mut bulk = policy.lookup_records[0].clone();
+        bulk.virtual_subnet_id = vsid.get();
+        for i in 0..20_000u32 {
+            let [_, b, c, d] = i.to_be_bytes();
+            bulk.customer_address = IpAddr::from([10, 9, b ^ c, d]);
+            bulk.mac_address = MacAddr([2, 0x99, 0, b, c, d]);
+            policy.lookup_records.push(bulk.clone());
+        }
+        policy.lookup_records.push(l2only.clone());
+        let t = SharedTables::new(Tables::compile(&policy, "HostA").unwrap());
+        assert!(t.looks_ahead());
+        let m = MacAddr([2, 0x99, 0, 0, 1, 2]);
+        let i = t.look_ahead_by_mac(vsid, m).expect("a Static record");
+        assert!(std::ptr::eq(
+            t.record(i).unwrap(),
+            t.by_mac(vsid, m).unwrap()
+        ));
+        assert_eq!(
+            t.tables
+                .look_ahead_by_mac(vsid, l2only.mac_address)
+                .map(|i| t.record(i).unwrap().record_type),
+            Some(RecordType::L2Only),
+            "the snapshot has it"
+        );
+        assert_eq!(t.look_ahead_by_mac(vsid, l2only.mac_address), None);
     }
 
     #[test]

@@ -194,6 +194,46 @@ fn l2only_records_turn_a_miss_into_learning() {
     );
 }
 
+/// `look_ahead_by_mac`, the second stage of a batch's lookups: with a large table it
+/// names the very record `by_mac` returns; with a small one, and for a MAC without a
+/// record, it says nothing (and `looks_ahead` tells a batch which it is).
+#[test]
+fn records_are_looked_up_ahead_only_in_large_tables() {
+    let small = Tables::compile(&base(), "HostA").unwrap();
+    let known = mac("00-15-5D-00-00-02");
+    assert!(small.by_mac(vsid(5001), known).is_some());
+    assert!(!small.looks_ahead());
+    assert_eq!(small.look_ahead_by_mac(vsid(5001), known), None);
+
+    let mut p = base();
+    for i in 0..20_000u32 {
+        let [_, b, c, d] = i.to_be_bytes();
+        p.lookup_records.push(record(
+            &format!("10.9.{}.{}", i / 250, 1 + i % 250),
+            5001,
+            &format!("02-99-00-{b:02X}-{c:02X}-{d:02X}"),
+            "192.168.4.22",
+        ));
+    }
+    let large = Tables::compile(&p, "HostA").unwrap();
+    assert!(large.looks_ahead());
+    for m in [known, mac("02-99-00-00-00-00"), mac("02-99-00-00-4E-1F")] {
+        let i = large.look_ahead_by_mac(vsid(5001), m).expect("looked up");
+        let r = large.record(i).unwrap();
+        assert!(std::ptr::eq(r, large.by_mac(vsid(5001), m).unwrap()));
+        assert_eq!(r.mac, m);
+    }
+    // No record: for another MAC, or the same MAC in another VSID.
+    assert_eq!(
+        large.look_ahead_by_mac(vsid(5001), mac("02-99-00-00-4E-20")),
+        None
+    );
+    assert_eq!(
+        large.look_ahead_by_mac(vsid(5002), mac("02-99-00-00-00-00")),
+        None
+    );
+}
+
 #[test]
 fn gateway_routes_and_wildcards() {
     // A gateway VM 10.0.0.254 on HostB; the default route of Contoso points at it.

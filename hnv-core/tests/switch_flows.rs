@@ -10,7 +10,7 @@ use etherparse::{
 };
 use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::ids::{MacAddr, Vsid};
-use hnv_core::policy::{file, NeighborTable, RecordType, Tables};
+use hnv_core::policy::{file, LookupTable, NeighborTable, RecordType, Tables};
 use hnv_core::switch::{Event, Flood, PortId, Remote, Switch, Verdict};
 use hnv_core::DropReason;
 use proptest::prelude::*;
@@ -1612,12 +1612,10 @@ fn a_frame_to_the_senders_own_mac_is_not_hairpinned() {
     );
 }
 
-/// With a table large enough for `from_port_batch` to prefetch (tens of thousands of
-/// records), batches of any length decide and rewrite every frame exactly as one call per
-/// frame does.
-#[test]
-fn batches_over_a_large_table_match_single_calls() {
-    let mut v: serde_json::Value = serde_json::from_str(SEED).unwrap();
+/// `policy` with 20,000 more Encap records in VSID 5001 (CA 10.9.x.y, MAC 02-99-00-…, at
+/// HostB's PA): tables large enough for `from_port_batch` to look records up ahead.
+fn with_many_records(policy: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(policy).unwrap();
     let records = v["LookupRecords"].as_array_mut().unwrap();
     for i in 0..20_000u32 {
         records.push(serde_json::json!({
@@ -1629,8 +1627,18 @@ fn batches_over_a_large_table_match_single_calls() {
             "Type": "Static",
         }));
     }
-    let (mut single, _) = hosts(&v.to_string());
-    let (mut batch, _) = hosts(&v.to_string());
+    v.to_string()
+}
+
+/// With a table large enough for `from_port_batch` to look records up ahead (tens of
+/// thousands of records), batches of any length decide and rewrite every frame exactly as
+/// one call per frame does.
+#[test]
+fn batches_over_a_large_table_match_single_calls() {
+    let v = with_many_records(SEED);
+    let (mut single, _) = hosts(&v);
+    let (mut batch, _) = hosts(&v);
+    assert!(batch.tables().looks_ahead());
     // Contoso1 sends to every 37th record, a few unknown MACs in between.
     let frames: Vec<Vec<u8>> = (0..600u32)
         .map(|k| {
@@ -1689,6 +1697,71 @@ fn batches_over_a_large_table_match_single_calls() {
             .count(),
         12
     );
+}
+
+/// In a batch over a large table each frame's decision uses its own destination's record,
+/// and a record learned over an L2Only one is the one used, as in a single call: the record
+/// looked up ahead is the snapshot's, and the learned record still lies over it.
+#[test]
+fn batches_over_a_large_table_use_learned_records() {
+    use hnv_core::switch::{Step, Trace};
+    let (mut a, mut b) = hosts(&with_many_records(&learning_policy()));
+    assert!(a.tables().looks_ahead());
+    // Fig. 1-10, steps 12-21: Contoso2's reply teaches HostA its Dynamic record.
+    let mut ev = Vec::new();
+    let mut f = Buf::new(&contoso2_answers_contoso1());
+    assert_eq!(
+        from_port(&mut b, B_CONTOSO2, &mut f, &mut ev),
+        Verdict::ToWire
+    );
+    assert_eq!(
+        from_wire(&mut a, &mut f, &mut ev),
+        Verdict::ToPort(A_CONTOSO1)
+    );
+    let v5001 = Vsid::new(5001).unwrap();
+    assert_eq!(
+        a.tables().by_mac(v5001, CONTOSO2).map(|r| r.record_type),
+        Some(RecordType::L2Only),
+        "the snapshot keeps its L2Only record"
+    );
+    // Every other frame to Contoso2, the others to records of the large table.
+    let dsts: Vec<MacAddr> = (0..40u8)
+        .map(|k| match k % 2 {
+            0 => CONTOSO2,
+            _ => MacAddr([0x02, 0x99, 0, 0, k, 3 * k]),
+        })
+        .collect();
+    let frames: Vec<Vec<u8>> = dsts
+        .iter()
+        .map(|&d| udp(CONTOSO1, d, ip("10.0.0.5"), ip("10.0.0.7"), b"x"))
+        .collect();
+    let mut mems = with_headroom(&frames);
+    let mut bufs: Vec<FrameBuf<'_>> = mems
+        .iter_mut()
+        .zip(&frames)
+        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
+        .collect();
+    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    // A tracing sink: every frame is decided in full (no flow cache) and shows its record.
+    let mut trace = Trace::default();
+    a.from_port_batch(A_CONTOSO1, &mut bufs, &mut verdicts, &mut trace);
+    assert!(verdicts.iter().all(|v| *v == Verdict::ToWire));
+    let records: Vec<(MacAddr, RecordType)> = trace
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Record(r) => Some((r.mac, r.record_type)),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<(MacAddr, RecordType)> = dsts
+        .iter()
+        .map(|&d| match d {
+            CONTOSO2 => (d, RecordType::Dynamic),
+            _ => (d, RecordType::Static),
+        })
+        .collect();
+    assert_eq!(records, expected);
 }
 
 /// A PA on a VLAN (`ProviderAddresses[].VlanID`) sends its NVGRE frames tagged with it; the

@@ -147,13 +147,30 @@ pub trait LookupTable {
     fn by_ca(&self, vsid: Vsid, ca: IpAddr) -> Option<&LookupEntry>;
     /// The record for MAC `mac` in `vsid`.
     fn by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<&LookupEntry>;
-    /// A hint that [`LookupTable::by_mac`] for (`vsid`, `mac`) comes soon, in two stages
-    /// for batches over large tables: `stage` 0 starts loading the index slot, a later
-    /// call with `stage` 1 (once that slot has arrived) the record it points to. A no-op
-    /// by default.
+    /// True when [`LookupTable::prefetch_by_mac`] and [`LookupTable::look_ahead_by_mac`]
+    /// do anything (tables large enough for their lookups to miss the caches). False by
+    /// default; a batch over tables that do not look ahead skips both.
     #[inline]
-    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr, stage: u8) {
-        let _ = (vsid, mac, stage);
+    fn looks_ahead(&self) -> bool {
+        false
+    }
+    /// A hint that [`LookupTable::by_mac`] for (`vsid`, `mac`) comes soon: the first of
+    /// two stages of a batch's lookups over large tables, which starts loading the index
+    /// slot. A no-op by default.
+    #[inline]
+    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr) {
+        let _ = (vsid, mac);
+    }
+    /// The second stage, once the slot of [`LookupTable::prefetch_by_mac`] has had time to
+    /// arrive: `Some(i)` when [`LookupTable::record`]`(i)` is the record `by_mac(vsid, mac)`
+    /// returns, with its cache lines requested. `None` (the default) says nothing: the
+    /// table does not look up ahead (small tables), there is no record, or `by_mac` may
+    /// answer otherwise (an implementation that lays learned records over the snapshot's
+    /// L2Only ones); the caller then asks `by_mac`.
+    #[inline]
+    fn look_ahead_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<u32> {
+        let _ = (vsid, mac);
+        None
     }
     /// The Nat record whose PA is `pa` (IP rewrite ingress).
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry>;

@@ -456,24 +456,34 @@ pub(crate) fn prefetch_value<T>(value: &T) {
     }
 }
 
-/// The two-stage hint for a key whose value indexes `records` (the lookup tables): `stage`
-/// 0 requests the index slot of `key`, `stage` 1 (once that slot has arrived) the record
-/// it points to. Nothing below [`PREFETCH_MIN_ENTRIES`] records.
+/// Stage 1 of a batch's lookup of a key whose value indexes `records` (the lookup tables):
+/// requests the index slot of `key`. Nothing below [`PREFETCH_MIN_ENTRIES`] records.
 #[inline]
 pub(crate) fn prefetch_indexed<K: TableKey, M: ExactMap<K, u32>, R>(
     index: &M,
     records: &[R],
     key: &K,
-    stage: u8,
 ) {
-    if records.len() < PREFETCH_MIN_ENTRIES {
-        return;
-    }
-    if stage == 0 {
+    if records.len() >= PREFETCH_MIN_ENTRIES {
         index.prefetch(key);
-    } else if let Some(r) = index.get(key).and_then(|&i| records.get(i as usize)) {
-        prefetch_value(r);
     }
+}
+
+/// Stage 2, once the slot of [`prefetch_indexed`] has arrived: the index of `key`'s record
+/// in `records`, whose lines are requested. `None` below [`PREFETCH_MIN_ENTRIES`] records
+/// (nothing is looked up ahead) or when there is no such record.
+#[inline]
+pub(crate) fn look_ahead_indexed<K: TableKey, M: ExactMap<K, u32>, R>(
+    index: &M,
+    records: &[R],
+    key: &K,
+) -> Option<u32> {
+    if records.len() < PREFETCH_MIN_ENTRIES {
+        return None;
+    }
+    let i = *index.get(key)?;
+    prefetch_value(records.get(i as usize)?);
+    Some(i)
 }
 
 /// Looks up a burst of keys: `out[j]` receives the value of `keys[j]` (for `j` below the

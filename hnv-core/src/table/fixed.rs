@@ -520,13 +520,22 @@ impl<
     }
 
     #[inline]
-    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr, stage: u8) {
-        crate::table::exact::prefetch_indexed(
+    fn looks_ahead(&self) -> bool {
+        self.records.len() >= crate::table::exact::PREFETCH_MIN_ENTRIES
+    }
+
+    #[inline]
+    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr) {
+        crate::table::exact::prefetch_indexed(&self.by_mac, &self.records, &MacKey::new(vsid, mac));
+    }
+
+    #[inline]
+    fn look_ahead_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<u32> {
+        crate::table::exact::look_ahead_indexed(
             &self.by_mac,
             &self.records,
             &MacKey::new(vsid, mac),
-            stage,
-        );
+        )
     }
 
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry> {
