@@ -111,6 +111,8 @@ impl<E: Remembered, const SETS: usize> Ways<E, SETS> {
         (E::hash(key) >> (64 - Self::SET_BITS)) as usize
     }
 
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn get(&self, key: &E::Key) -> Option<&E> {
         let valid = |e: &&E| e.key() == *key && e.generation() == self.generation;
         let [first, second] = self.sets.get(Self::index(key))?;
