@@ -100,6 +100,16 @@ fn with_headroom(frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A `FrameBuf` over each buffer of [`with_headroom`], holding its frame.
+fn frame_bufs(mems: &mut [Vec<u8>]) -> Vec<FrameBuf<'_>> {
+    mems.iter_mut()
+        .map(|m| {
+            let len = m.len() - HEADROOM;
+            FrameBuf::new(m, HEADROOM, len).unwrap()
+        })
+        .collect()
+}
+
 /// An ARP request "who has `target`? tell `sender_ip`" from `src`, broadcast, 60 bytes.
 fn arp_request(src: MacAddr, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     arp(
@@ -726,11 +736,7 @@ fn batch_gives_each_frame_its_verdict() {
         udp(CONTOSO3, CONTOSO2, ip("10.0.0.6"), ip("10.0.0.7"), b"3"),
     ];
     let mut mems = with_headroom(&frames);
-    let mut bufs: Vec<FrameBuf<'_>> = mems
-        .iter_mut()
-        .zip(&frames)
-        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
-        .collect();
+    let mut bufs = frame_bufs(&mut mems);
     let mut verdicts = [Verdict::Consumed; 3];
     a.from_port_batch(A_CONTOSO1, &mut bufs, &mut verdicts, &mut ());
     assert_eq!(
@@ -1665,11 +1671,7 @@ fn batches_over_a_large_table_match_single_calls() {
         expected.push((verdict, b.bytes().to_vec()));
     }
     let mut mems = with_headroom(&frames);
-    let mut bufs: Vec<FrameBuf<'_>> = mems
-        .iter_mut()
-        .zip(&frames)
-        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
-        .collect();
+    let mut bufs = frame_bufs(&mut mems);
     let mut verdicts = vec![Verdict::Consumed; bufs.len()];
     // Batches of several lengths, whole groups of the prefetch pipeline and partial ones.
     let mut at = 0;
@@ -1736,11 +1738,7 @@ fn batches_over_a_large_table_use_learned_records() {
         .map(|&d| udp(CONTOSO1, d, ip("10.0.0.5"), ip("10.0.0.7"), b"x"))
         .collect();
     let mut mems = with_headroom(&frames);
-    let mut bufs: Vec<FrameBuf<'_>> = mems
-        .iter_mut()
-        .zip(&frames)
-        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
-        .collect();
+    let mut bufs = frame_bufs(&mut mems);
     let mut verdicts = vec![Verdict::Consumed; bufs.len()];
     // A tracing sink: every frame is decided in full (no flow cache) and shows its record.
     let mut trace = Trace::default();
