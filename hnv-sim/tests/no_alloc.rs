@@ -16,7 +16,8 @@ use std::net::IpAddr;
 
 use common::{seed_fabric, SEED};
 use hnv_core::buf::{FrameBuf, PacketBuf};
-use hnv_core::policy::{file, Tables};
+use hnv_core::ids::MacAddr;
+use hnv_core::policy::{file, LookupTable, Policy, Tables};
 use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict};
 use hnv_core::table::fixed::FixedTables;
 use hnv_sim::fabric::{Direction, Fabric, Link, HEADROOM};
@@ -132,13 +133,32 @@ fn traffic() -> Vec<Entry> {
 }
 
 fn switches() -> Vec<(String, Switch<Tables>)> {
-    let policy = file::from_json(SEED).unwrap();
+    switches_of(&file::from_json(SEED).unwrap())
+}
+
+/// The seed fabric's switches with 20,000 more records (Contoso1's VSID, other MACs): tables
+/// large enough for `from_port_batch` to look each frame's record up ahead.
+fn large_switches() -> Vec<(String, Switch<Tables>)> {
+    let mut policy = file::from_json(SEED).unwrap();
+    let mut bulk = policy.lookup_records[0].clone();
+    for i in 0..20_000u32 {
+        let [_, b, c, d] = i.to_be_bytes();
+        bulk.customer_address = IpAddr::from([10, 9, b ^ c, d]);
+        bulk.mac_address = MacAddr([2, 0x99, 0, b, c, d]);
+        policy.lookup_records.push(bulk.clone());
+    }
+    let sws = switches_of(&policy);
+    assert!(sws.iter().all(|(_, sw)| sw.tables().looks_ahead()));
+    sws
+}
+
+fn switches_of(policy: &Policy) -> Vec<(String, Switch<Tables>)> {
     ["HostA", "HostB"]
         .iter()
         .map(|h| {
             (
                 h.to_string(),
-                Switch::new(Tables::compile(&policy, h).unwrap()),
+                Switch::new(Tables::compile(policy, h).unwrap()),
             )
         })
         .collect()
@@ -252,6 +272,16 @@ fn single_frames_allocate_nothing() {
 
 #[test]
 fn batches_allocate_nothing() {
+    batches_allocate_nothing_over(switches);
+}
+
+/// The same over tables large enough for batches to look records up ahead.
+#[test]
+fn batches_over_large_tables_allocate_nothing() {
+    batches_allocate_nothing_over(large_switches);
+}
+
+fn batches_allocate_nothing_over(switches: fn() -> Vec<(String, Switch<Tables>)>) {
     let entries = traffic();
     let mut sws = switches();
     let mut singles = switches();
