@@ -509,6 +509,13 @@ impl HopCache {
             .filter(|h| h.pa == pa)
     }
 
+    /// The next hop's MAC alone, read in place.
+    #[inline]
+    fn mac(&self, pa: IpAddr) -> Option<MacAddr> {
+        let h = self.slots.get(Self::index(pa))?.as_ref()?;
+        (h.pa == pa).then_some(h.mac)
+    }
+
     fn put(&mut self, hop: Hop) {
         if let Some(slot) = self.slots.get_mut(Self::index(hop.pa)) {
             *slot = Some(hop);
@@ -1626,8 +1633,25 @@ impl<'s, T: HostTables> View<'s, T> {
     }
 
     /// The provider-network MAC towards `pa`: a neighbour, or the neighbour that is the
-    /// provider route's next hop.
+    /// provider route's next hop. A remembered hop is read in place (only its MAC); the
+    /// rest, out of line, traces the step or resolves and remembers the hop.
+    #[inline]
     fn next_hop_mac(
+        &self,
+        hops: &mut HopCache,
+        pa: IpAddr,
+        events: &mut impl EventSink,
+    ) -> Option<MacAddr> {
+        if !events.traces() {
+            if let Some(mac) = hops.mac(pa) {
+                return Some(mac);
+            }
+        }
+        self.resolve_next_hop(hops, pa, events)
+    }
+
+    #[inline(never)]
+    fn resolve_next_hop(
         &self,
         hops: &mut HopCache,
         pa: IpAddr,
@@ -2132,5 +2156,28 @@ fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
         let h = eth.header_mut();
         h.dst = dst;
         h.src = src;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Hop, HopCache, IpAddr, MacAddr};
+
+    /// A remembered hop answers for its own PA only, not for another PA of the same slot.
+    #[test]
+    fn the_hop_cache_answers_for_its_own_pa_only() {
+        let pa: IpAddr = "192.168.4.22".parse().unwrap();
+        let other: IpAddr = "192.168.6.120".parse().unwrap();
+        assert_eq!(HopCache::index(pa), HopCache::index(other), "one slot");
+        let mac = MacAddr([2, 0, 0, 0, 0, 0x22]);
+        let mut hops = HopCache::new();
+        assert_eq!(hops.mac(pa), None);
+        hops.put(Hop { pa, via: pa, mac });
+        assert_eq!(hops.mac(pa), Some(mac));
+        assert_eq!(hops.get(pa).map(|h| h.mac), Some(mac));
+        assert_eq!(hops.mac(other), None);
+        assert!(hops.get(other).is_none());
+        hops.clear();
+        assert_eq!(hops.mac(pa), None);
     }
 }
