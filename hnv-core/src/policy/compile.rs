@@ -541,24 +541,7 @@ impl LookupTable for Tables {
         self.records.get(i as usize)
     }
 
-    #[inline]
-    fn looks_ahead(&self) -> bool {
-        self.records.len() >= crate::table::exact::PREFETCH_MIN_ENTRIES
-    }
-
-    #[inline]
-    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr) {
-        crate::table::exact::prefetch_indexed(&self.by_mac, &self.records, &MacKey::new(vsid, mac));
-    }
-
-    #[inline]
-    fn look_ahead_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<u32> {
-        crate::table::exact::look_ahead_indexed(
-            &self.by_mac,
-            &self.records,
-            &MacKey::new(vsid, mac),
-        )
-    }
+    crate::table::exact::mac_look_ahead!();
 
     fn by_pa(&self, pa: IpAddr) -> Option<&LookupEntry> {
         let i = *self.by_pa.get(&PaKey::new(pa))?;

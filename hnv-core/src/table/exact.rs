@@ -486,6 +486,35 @@ pub(crate) fn look_ahead_indexed<K: TableKey, M: ExactMap<K, u32>, R>(
     Some(i)
 }
 
+/// The batch look-ahead methods of `LookupTable` (`looks_ahead`, `prefetch_by_mac`,
+/// `look_ahead_by_mac`) for tables whose MAC index is the field `by_mac` and whose records
+/// are the field `records`: `Tables` and `FixedTables` alike.
+macro_rules! mac_look_ahead {
+    () => {
+        #[inline]
+        fn looks_ahead(&self) -> bool {
+            self.records.len() >= $crate::table::exact::PREFETCH_MIN_ENTRIES
+        }
+
+        #[inline]
+        fn prefetch_by_mac(&self, vsid: $crate::ids::Vsid, mac: $crate::ids::MacAddr) {
+            let key = $crate::table::exact::MacKey::new(vsid, mac);
+            $crate::table::exact::prefetch_indexed(&self.by_mac, &self.records, &key);
+        }
+
+        #[inline]
+        fn look_ahead_by_mac(
+            &self,
+            vsid: $crate::ids::Vsid,
+            mac: $crate::ids::MacAddr,
+        ) -> Option<u32> {
+            let key = $crate::table::exact::MacKey::new(vsid, mac);
+            $crate::table::exact::look_ahead_indexed(&self.by_mac, &self.records, &key)
+        }
+    };
+}
+pub(crate) use mac_look_ahead;
+
 /// Looks up a burst of keys: `out[j]` receives the value of `keys[j]` (for `j` below the
 /// shorter length). While key `j` is probed, the home slot of key `j + PREFETCH_AHEAD` is
 /// already being fetched, so the memory latency of a large table overlaps across the
