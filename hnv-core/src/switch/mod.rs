@@ -966,24 +966,26 @@ impl<T: HostTables> Switch<T> {
         // at once rather than each frame's decision in turn (measured against one frame
         // per step: `docs/performance.md`).
         let n = frames.len().min(verdicts.len());
-        let vsid = self.tables.port(port).and_then(|(_, v)| v);
-        if vsid.is_none() || !self.tables.looks_ahead() {
-            for (f, v) in frames.iter_mut().zip(verdicts.iter_mut()) {
-                *v = self.from_port(port, f, events);
+        let vsid = match self.tables.port(port) {
+            Some((_, Some(vsid))) if self.tables.looks_ahead() => vsid,
+            _ => {
+                for (f, v) in frames.iter_mut().zip(verdicts.iter_mut()) {
+                    *v = self.from_port(port, f, events);
+                }
+                return;
             }
-            return;
-        }
+        };
         let dst_of = |frames: &[P], j: usize| {
             let d = frames.get(j)?.data().get(..6)?;
             Some(MacAddr(<[u8; 6]>::try_from(d).ok()?))
         };
         let prefetch = |t: &T, frames: &[P], j: usize| {
-            if let (Some(vsid), Some(dst)) = (vsid, dst_of(frames, j)) {
+            if let Some(dst) = dst_of(frames, j) {
                 t.prefetch_by_mac(vsid, dst);
             }
         };
         let look_ahead = |t: &T, frames: &[P], j: usize| {
-            let (vsid, dst) = (vsid?, dst_of(frames, j)?);
+            let dst = dst_of(frames, j)?;
             let record = t.look_ahead_by_mac(vsid, dst)?;
             Some(Ahead { vsid, dst, record })
         };
