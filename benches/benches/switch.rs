@@ -57,6 +57,10 @@
 //!   the CAs, checksums fixed, MACs set, `ToPort`.
 //! * `arp_proxy`: ARP request from a local VM for the CA of a remote Encap record of its
 //!   VSID → rewritten in place into the reply "CA is at the record's MAC", `Reply`.
+//! * `encap_egress_reuse<N>`, only when `HNV_BENCH_REUSE` lists record counts (e.g.
+//!   `HNV_BENCH_REUSE=20000,100000`): `encap_egress` sent to only `N` of its records,
+//!   evenly spaced through the table, with the same rows. At the same table size, it shows
+//!   what the time per packet owes to how much of the table the traffic keeps using.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -475,12 +479,62 @@ fn to_records(
 
 fn encap_egress(scope: &Scope, rng: &mut Rng) -> Workload {
     let (recs, vms) = bridged_scope(scope);
-    let mut work = Workload::new("encap_egress", Expect::ToWire);
-    to_records(
-        &mut work,
+    encap_to(
+        Workload::new("encap_egress", Expect::ToWire),
         rng,
         &recs,
         &vms,
+    )
+}
+
+/// `encap_egress` over only `reuse` of its records, taken evenly spaced through the
+/// table (so their index slots and records lie all over its memory, as a busy host's
+/// working set would): how the time per packet depends on how many records the traffic
+/// keeps using, at the same table size.
+/// `None` when `reuse` is not below the records `encap_egress` uses (the group would be
+/// `encap_egress` again).
+fn encap_egress_reuse(scope: &Scope, rng: &mut Rng, reuse: usize) -> Option<Workload> {
+    let (recs, vms) = bridged_scope(scope);
+    if reuse == 0 || reuse >= recs.len() {
+        return None;
+    }
+    let some: Vec<LookupEntry> = recs
+        .iter()
+        .step_by(recs.len() / reuse)
+        .take(reuse)
+        .copied()
+        .collect();
+    let path: &'static str = format!("encap_egress_reuse{reuse}").leak();
+    Some(encap_to(
+        Workload::new(path, Expect::ToWire),
+        rng,
+        &some,
+        &vms,
+    ))
+}
+
+/// The record counts of `HNV_BENCH_REUSE` (comma-separated, e.g. `20000,100000`): for
+/// each, one more group `encap_egress_reuse<N>` per table size. None when unset.
+fn reuse_counts() -> Vec<usize> {
+    let Ok(list) = std::env::var("HNV_BENCH_REUSE") else {
+        return Vec::new();
+    };
+    list.split(',')
+        .map(|n| {
+            n.trim().parse().unwrap_or_else(|_| {
+                panic!("HNV_BENCH_REUSE: {n:?} is not a record count (expected e.g. 20000,100000)")
+            })
+        })
+        .collect()
+}
+
+/// A stream from `vms` to random records of `recs` in their own VSID (fig. 1-9).
+fn encap_to(mut work: Workload, rng: &mut Rng, recs: &[LookupEntry], vms: &[LocalVm]) -> Workload {
+    to_records(
+        &mut work,
+        rng,
+        recs,
+        vms,
         |vm, rec| vm.rec.vsid == rec.vsid,
         |vm, rec, port| udp_frame(vm.rec.mac.0, rec.mac.0, v4(vm.rec.ca), v4(rec.ca), port),
     );
@@ -1284,7 +1338,7 @@ fn bench_group(
             start.elapsed()
         });
     });
-    if w.path == "encap_egress" {
+    if w.path.starts_with("encap_egress") {
         bench_parts(&mut g, sw, w, &mut arena);
         bench_port_batches(&mut g, sw, w, &mut arena);
     }
@@ -1480,6 +1534,11 @@ fn switch_benches_for(c: &mut Criterion, records: usize) {
     for build in builders {
         let w = build(&scope, &mut rng);
         bench_group(c, records, &mut sw, &base, &w);
+    }
+    for reuse in reuse_counts() {
+        if let Some(w) = encap_egress_reuse(&scope, &mut rng, reuse) {
+            bench_group(c, records, &mut sw, &base, &w);
+        }
     }
     let drops = sw.stats().total_drops();
     assert_eq!(drops, 0, "no frame was dropped");
