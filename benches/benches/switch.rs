@@ -1,6 +1,7 @@
 //! The switch (`hnv_core::switch::Switch`), one packet path at a time, each beside a
 //! baseline written here with `std::collections::HashMap` and etherparse, measured in the
-//! same run, with 1k and 1M lookup records. See `docs/performance.md` for the results.
+//! same run, with 1k and 1M lookup records (`HNV_BENCH_RECORDS=20000` runs every group on
+//! a table of that many records instead). See `docs/performance.md` for the results.
 //!
 //! **Policy.** `docs/examples/seed-policy.json` (HostA's switch is measured) plus extra
 //! Static records so that the policy holds 1,000 or 1,000,000 lookup records in all:
@@ -1281,9 +1282,12 @@ fn check_same(sw: &mut Switch<Tables>, base: &StdSwitch, work: &Workload) {
 }
 
 fn label(n: usize) -> String {
-    match n {
-        1_000_000 => "1M".to_owned(),
-        _ => format!("{}k", n / 1000),
+    if n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n % 1000 == 0 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
     }
 }
 
@@ -1545,9 +1549,23 @@ fn switch_benches_for(c: &mut Criterion, records: usize) {
 }
 
 fn switch_benches(c: &mut Criterion) {
-    for records in [1_000, 1_000_000] {
+    for records in record_counts() {
         switch_benches_for(c, records);
     }
+}
+
+/// The table sizes to measure: `HNV_BENCH_RECORDS` (comma-separated record counts, e.g.
+/// `20000` to run every group on a 20k-record table alone), else 1k and 1M.
+fn record_counts() -> Vec<usize> {
+    let Ok(list) = std::env::var("HNV_BENCH_RECORDS") else {
+        return vec![1_000, 1_000_000];
+    };
+    list.split(',')
+        .map(|n| match n.trim().parse() {
+            Ok(n) if n >= 1_000 => n,
+            _ => panic!("HNV_BENCH_RECORDS: {n:?} is not a record count of 1000 or more"),
+        })
+        .collect()
 }
 
 criterion_group!(benches, switch_benches);
