@@ -1762,6 +1762,198 @@ fn batches_over_a_large_table_use_learned_records() {
     assert_eq!(records, expected);
 }
 
+/// Records [`mixed_policy`] adds to VSID 5001: one at HostA's own PA that no port of
+/// HostA has, and a `TranslationMethodNat` one.
+const OWN_PA_NO_PORT: MacAddr = MacAddr([0x02, 0x99, 0xff, 0, 0, 1]);
+const NAT_IN_5001: MacAddr = MacAddr([0x02, 0x99, 0xff, 0, 0, 2]);
+
+/// [`with_many_records`] over [`learning_policy`], with the two records above.
+fn mixed_policy() -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&with_many_records(&learning_policy())).unwrap();
+    let records = v["LookupRecords"].as_array_mut().unwrap();
+    for (ca, mac, pa, rule) in [
+        (
+            "10.9.200.1",
+            "02-99-FF-00-00-01",
+            "192.168.4.11",
+            "TranslationMethodEncap",
+        ),
+        (
+            "10.9.200.2",
+            "02-99-FF-00-00-02",
+            "100.64.0.9",
+            "TranslationMethodNat",
+        ),
+    ] {
+        records.push(serde_json::json!({
+            "CustomerAddress": ca,
+            "VirtualSubnetID": 5001,
+            "MACAddress": mac,
+            "ProviderAddress": pa,
+            "Rule": rule,
+            "Type": "Static",
+        }));
+    }
+    v.to_string()
+}
+
+/// The MAC and CA of record `i` of [`with_many_records`].
+fn many(i: u32) -> (MacAddr, Ipv4Addr) {
+    let mac = MacAddr([0x02, 0x99, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+    (
+        mac,
+        Ipv4Addr::new(10, 9, (i / 250) as u8, (1 + i % 250) as u8),
+    )
+}
+
+/// Frame `k` of a mixed stream from Contoso1 over a large table: mostly IPv4 to the
+/// table's records, with every kind of frame a batch must leave to the full decision in
+/// between (each commented with what it meets).
+fn mixed_frame(k: u32) -> Vec<u8> {
+    let (mac, ca) = many(k * 53 % 20_000);
+    let me = ip("10.0.0.5");
+    match k % 16 {
+        // The usual frame: IPv4 from the port's MAC and CA to a remote Encap record.
+        0..=7 => udp(CONTOSO1, mac, me, ca, b"usual"),
+        // No record for the destination MAC.
+        8 => udp(
+            CONTOSO1,
+            MacAddr([0x02, 0x77, 0, 0, 0, k as u8]),
+            me,
+            ca,
+            b"x",
+        ),
+        // Another VM's source MAC, then another CA.
+        9 => udp(CONTOSO3, mac, me, ca, b"x"),
+        10 => udp(CONTOSO1, mac, ip("10.0.0.99"), ca, b"x"),
+        // Broadcast; the gateway's MAC; a local port's MAC; an L2Only record's MAC.
+        11 => udp(CONTOSO1, MacAddr::BROADCAST, me, ca, b"x"),
+        12 => udp(CONTOSO1, MAC_DFGW, me, ip("10.0.1.6"), b"x"),
+        13 => udp(CONTOSO1, CONTOSO3, me, ip("10.0.0.6"), b"x"),
+        14 => udp(CONTOSO1, CONTOSO2, me, ip("10.0.0.7"), b"x"),
+        _ => match k / 16 % 8 {
+            // Too big for the uplink once encapsulated (DF set).
+            0 => {
+                let mut f = udp(CONTOSO1, mac, me, ca, &[0xab; 1480]);
+                f[20] = 0x40;
+                f[24..26].copy_from_slice(&[0, 0]);
+                let c = hnv_core::wire::checksum::of(&f[14..34]);
+                f[24..26].copy_from_slice(&c.to_be_bytes());
+                f
+            }
+            // 802.1Q-tagged.
+            1 => {
+                let mut f = udp(CONTOSO1, mac, me, ca, b"x");
+                f.splice(12..12, [0x81, 0x00, 0x00, 0x05]);
+                f
+            }
+            // IPv6.
+            2 => {
+                let b = PacketBuilder::ethernet2(CONTOSO1.0, mac.0)
+                    .ipv6(v6(5).octets(), v6(7).octets(), 64)
+                    .udp(40000, 7);
+                let mut out = Vec::new();
+                b.write(&mut out, b"v6").unwrap();
+                out
+            }
+            // An IPv4 header that does not parse (header length 16 bytes).
+            3 => {
+                let mut f = udp(CONTOSO1, mac, me, ca, b"x");
+                f[14] = 0x44;
+                f
+            }
+            // Unicast ARP to the record's MAC.
+            4 => arp(ArpOperation::REQUEST, CONTOSO1, mac, me, mac, ca),
+            // A record at this host's own PA that no port has; a Nat record.
+            5 => udp(CONTOSO1, OWN_PA_NO_PORT, me, ip("10.9.200.1"), b"x"),
+            6 => udp(CONTOSO1, NAT_IN_5001, me, ip("10.9.200.2"), b"x"),
+            // A runt: Ethernet header and half an IPv4 header.
+            _ => udp(CONTOSO1, mac, me, ca, b"x")[..24].to_vec(),
+        },
+    }
+}
+
+/// Once the flow cache is set aside, a batch over a large table decides its usual frames
+/// (IPv4 from the port to a remote Encap record) in one step; every frame of a stream that
+/// mixes them with frames of every other kind still gets exactly what one call per frame
+/// gives it: verdict, bytes, events and every counter.
+#[test]
+fn batches_with_the_flow_cache_aside_match_single_calls() {
+    use hnv_core::switch::{FLOW_REST, FLOW_TRIAL};
+    let v = mixed_policy();
+    let (mut single, _) = hosts(&v);
+    let (mut batch, _) = hosts(&v);
+    assert!(batch.tables().looks_ahead());
+    let me = ip("10.0.0.5");
+    // One trial of the flow cache with distinct destinations sets it aside; then the mix,
+    // long enough for the cache's next trial to begin (and end: set aside again).
+    let frames: Vec<Vec<u8>> = (0..FLOW_TRIAL)
+        .map(|i| {
+            let (mac, ca) = many(i * 7 % 20_000);
+            udp(CONTOSO1, mac, me, ca, b"trial")
+        })
+        .chain((0..(FLOW_REST + FLOW_TRIAL) * 2).map(mixed_frame))
+        .collect();
+    let (mut ev_single, mut ev_batch) = (Vec::new(), Vec::new());
+    let mut expected = Vec::new();
+    for f in &frames {
+        let mut b = Buf::new(f);
+        let verdict = from_port(&mut single, A_CONTOSO1, &mut b, &mut ev_single);
+        expected.push((verdict, b.bytes().to_vec()));
+    }
+    let mut mems = with_headroom(&frames);
+    let mut bufs = frame_bufs(&mut mems);
+    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    let mut at = 0;
+    for len in [1000, 3000, 96, 1, 7, 9, 500].into_iter().cycle() {
+        let len = len.min(frames.len() - at);
+        batch.from_port_batch(
+            A_CONTOSO1,
+            &mut bufs[at..at + len],
+            &mut verdicts[at..at + len],
+            &mut ev_batch,
+        );
+        at += len;
+        if at == frames.len() {
+            break;
+        }
+    }
+    for (k, ((v, b), (want, bytes))) in verdicts.iter().zip(&bufs).zip(&expected).enumerate() {
+        assert_eq!((k, v), (k, want));
+        assert_eq!(b.data(), &bytes[..], "frame {k}");
+    }
+    assert_eq!(ev_batch, ev_single);
+    assert_eq!(
+        format!("{:?}", batch.stats()),
+        format!("{:?}", single.stats())
+    );
+    // The mix met every kind of verdict, and most of it passed the set-aside cache.
+    let kinds = |want: &dyn Fn(&Verdict) -> bool| verdicts.iter().filter(|v| want(v)).count();
+    assert!(kinds(&|v| *v == Verdict::ToWire) > 4500);
+    assert!(kinds(&|v| *v == Verdict::ToPort(A_CONTOSO3)) > 0);
+    assert!(kinds(&|v| matches!(v, Verdict::Flood(_))) > 0);
+    assert!(kinds(&|v| *v == Verdict::Reply) > 0);
+    for reason in [
+        DropReason::NoLookupRecord,
+        DropReason::SpoofedSourceMac,
+        DropReason::SpoofedSourceCa,
+        DropReason::PortVlanTag,
+        DropReason::NoLocalPort,
+        DropReason::UnsupportedRule,
+    ] {
+        assert!(kinds(&|v| *v == Verdict::Drop(reason)) > 0, "{reason:?}");
+    }
+    let s = batch.stats();
+    let trial = u64::from(FLOW_TRIAL);
+    assert_eq!(s.flow_hits + s.flow_misses, 2 * trial, "a second trial ran");
+    assert!(
+        s.flow_bypassed > u64::from(FLOW_REST),
+        "{}",
+        s.flow_bypassed
+    );
+}
+
 /// A PA on a VLAN (`ProviderAddresses[].VlanID`) sends its NVGRE frames tagged with it; the
 /// receiving host reads through the tag and delivers the inner frame unchanged.
 #[test]

@@ -331,6 +331,62 @@ fn batches_allocate_nothing_over(switches: fn() -> Vec<(String, Switch<Tables>)>
     assert_eq!(handled, entries.len());
 }
 
+/// UDP over IPv4 from HostB's Contoso2 (its MAC and CA) to bulk record `i` of
+/// [`large_switches`] (a remote Encap record for HostB), header checksum filled in.
+fn contoso2_to_bulk(record: u32) -> Vec<u8> {
+    let [_, hi, mid, lo] = record.to_be_bytes();
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&[2, 0x99, 0, hi, mid, lo]);
+    frame.extend_from_slice(&[0x00, 0x15, 0x5d, 0, 0, 0x02, 0x08, 0x00]);
+    frame.extend_from_slice(&[0x45, 0, 0, 30, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+    frame.extend_from_slice(&[10, 0, 0, 7, 10, 9, hi ^ mid, lo]);
+    frame.extend_from_slice(&[0x9c, 0x40, 0, 7, 0, 10, 0, 0, b'h', b'i']);
+    let sum = hnv_core::wire::checksum::of(&frame[14..34]);
+    frame[24..26].copy_from_slice(&sum.to_be_bytes());
+    frame
+}
+
+/// Once the flow cache is set aside (a trial of frames to distinct destinations), a batch
+/// decides its usual frames in one step: that path allocates nothing either, and gives
+/// each frame what one call per frame gives it.
+#[test]
+fn usual_frames_with_the_flow_cache_aside_allocate_nothing() {
+    use hnv_core::switch::FLOW_TRIAL;
+    let (mut sws, mut singles) = (large_switches(), large_switches());
+    let sw = &mut sws.iter_mut().find(|(h, _)| h == "HostB").unwrap().1;
+    let single = &mut singles.iter_mut().find(|(h, _)| h == "HostB").unwrap().1;
+    let port = port_id(sw, "Contoso2");
+    let mut sink = CountingSink::default();
+    let frames: Vec<Vec<u8>> = (0..2 * FLOW_TRIAL)
+        .map(|i| contoso2_to_bulk(i * 3 % 20_000))
+        .collect();
+    let mut mems: Vec<Vec<u8>> = frames.iter().map(|f| buffer(f)).collect();
+    let mut bufs: Vec<FrameBuf<'_>> = mems
+        .iter_mut()
+        .zip(&frames)
+        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
+        .collect();
+    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    let (trial, usual) = bufs.split_at_mut(FLOW_TRIAL as usize);
+    let (trial_v, usual_v) = verdicts.split_at_mut(FLOW_TRIAL as usize);
+    sw.from_port_batch(port, trial, trial_v, &mut sink);
+    let bypassed = sw.stats().flow_bypassed;
+    let (n, ()) = allocations_in(|| sw.from_port_batch(port, usual, usual_v, &mut sink));
+    assert_eq!(n, 0, "a batch of {} usual frames allocated", usual.len());
+    assert_eq!(
+        sw.stats().flow_bypassed - bypassed,
+        u64::from(FLOW_TRIAL),
+        "every frame of the second batch passed the set-aside cache"
+    );
+    assert!(verdicts.iter().all(|v| *v == Verdict::ToWire));
+    for (k, (f, b)) in frames.iter().zip(&bufs).enumerate() {
+        let mut mem = buffer(f);
+        let mut buf = FrameBuf::new(&mut mem, HEADROOM, f.len()).unwrap();
+        assert_eq!(single.from_port(port, &mut buf, &mut sink), verdicts[k]);
+        assert_eq!(buf.data(), b.data(), "frame {k}");
+    }
+}
+
 /// Fixed-capacity tables big enough for the seed (records, subnets, domains, routes, PAs).
 type SeedFixed = FixedTables<64, 16, 4, 16, 8>;
 

@@ -106,6 +106,13 @@ impl<E: Remembered, const SETS: usize> Ways<E, SETS> {
         false
     }
 
+    /// True while the cache is set aside ([`Ways::in_use`] would answer false); changes
+    /// nothing.
+    #[inline]
+    pub(super) fn set_aside(&self) -> bool {
+        self.resting > 0
+    }
+
     #[allow(clippy::cast_possible_truncation)] // the shift leaves SET_BITS bits
     fn index(key: &E::Key) -> usize {
         (E::hash(key) >> (64 - Self::SET_BITS)) as usize

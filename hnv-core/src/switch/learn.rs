@@ -11,6 +11,7 @@ use crate::table::exact::{CaKey, ExactMap, FixedMap, MacKey};
 pub const LEARNED_CAPACITY: usize = 512;
 
 /// Learned records by (VSID, CA) and by (VSID, MAC).
+#[derive(Clone)]
 pub(super) struct Learned {
     by_ca: FixedMap<CaKey, LookupEntry, LEARNED_CAPACITY>,
     by_mac: FixedMap<MacKey, LookupEntry, LEARNED_CAPACITY>,

@@ -382,7 +382,9 @@ pub enum Action {
     Drop(DropReason),
 }
 
-/// The switch of one host over a table snapshot `T`.
+/// The switch of one host over a table snapshot `T`. A clone carries on from the state
+/// of the original (learned records, neighbours, caches, counters) on its own.
+#[derive(Clone)]
 pub struct Switch<T> {
     tables: T,
     learned: Learned,
@@ -510,7 +512,8 @@ impl HopCache {
     }
 
     /// The next hop's MAC alone, read in place.
-    #[inline]
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn mac(&self, pa: IpAddr) -> Option<MacAddr> {
         let h = self.slots.get(Self::index(pa))?.as_ref()?;
         (h.pa == pa).then_some(h.mac)
@@ -796,6 +799,20 @@ fn exceeds_uplink<T: HostTables>(tables: &T, len: usize, underlay: &Underlay) ->
         > usize::from(tables.uplink_mtu())
 }
 
+/// The verdict on a frame [`nvgre::encap`] encapsulated, or could not.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn encap_verdict(done: Result<nvgre::Encapsulated, EncapError>) -> Verdict {
+    match done {
+        Ok(_) => Verdict::ToWire,
+        Err(EncapError::NoHeadroom) => Verdict::Drop(DropReason::NoHeadroom),
+        Err(EncapError::TooLarge) => Verdict::Drop(DropReason::MtuExceeded),
+        Err(EncapError::InnerTruncated | EncapError::StackedVlanTags) => {
+            Verdict::Drop(DropReason::PortFrameMalformed)
+        }
+    }
+}
+
 /// An ARP message's operation, sender and target.
 #[derive(Clone, Copy)]
 struct ArpInfo {
@@ -964,7 +981,9 @@ impl<T: HostTables> Switch<T> {
         // instead of a second lookup. Each stage runs over a whole group in a short loop,
         // so that a slot still on its way stalls one stage for all of the group's frames
         // at once rather than each frame's decision in turn (measured against one frame
-        // per step: `docs/performance.md`).
+        // per step: `docs/performance.md`). While the flow cache is set aside (traffic
+        // to more destinations than it holds), a frame of the usual kind is decided and
+        // encapsulated in one step (`encap_plain`), the others in full.
         let n = frames.len().min(verdicts.len());
         let vsid = match self.tables.port(port) {
             Some((_, Some(vsid))) if self.tables.looks_ahead() => vsid,
@@ -975,6 +994,7 @@ impl<T: HostTables> Switch<T> {
                 return;
             }
         };
+        let plain = !events.traces();
         let dst_of = |frames: &[P], j: usize| {
             let d = frames.get(j)?.data().get(..6)?;
             Some(MacAddr(<[u8; 6]>::try_from(d).ok()?))
@@ -1013,10 +1033,76 @@ impl<T: HostTables> Switch<T> {
             for j in range(g) {
                 if let (Some(f), Some(v)) = (frames.get_mut(j), verdicts.get_mut(j)) {
                     let a = ahead.get(slot(j)).copied().flatten();
+                    if let Some(verdict) = a
+                        .filter(|_| plain)
+                        .and_then(|a| self.encap_plain(port, f, a))
+                    {
+                        *v = verdict;
+                        continue;
+                    }
                     *v = self.port_frame_judged::<true, _>(port, f, None, a, events);
                 }
             }
         }
+    }
+
+    /// The batch's path for its usual frame: IPv4 from `port`'s own MAC and CA to a remote
+    /// Encap record of the port's VSID (looked up `ahead`), decided and encapsulated in
+    /// one step with the effects [`Switch::from_port`] would have (counters included).
+    /// `None`, with nothing changed, for any other frame: it is then decided in full.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn encap_plain<P: PacketBuf + ?Sized>(
+        &mut self,
+        port: PortId,
+        frame: &mut P,
+        ahead: Ahead,
+    ) -> Option<Verdict> {
+        let ps = self.ports.states.get(port.index())?.as_ref()?;
+        let data = frame.data();
+        let eth = EthernetFrame::parse(data).ok()?;
+        let dst = eth.dst();
+        if eth.vlan().is_some()
+            || eth.src() != ps.mac
+            || eth.ethertype() != EtherType::IPV4
+            || dst != ahead.dst
+            || ps.vsid != Some(ahead.vsid)
+            || dst.is_multicast()
+            || dst == self.tables.gateway_mac()
+            || !self.caches.flows.set_aside()
+        {
+            return None;
+        }
+        let ip = ip_info(EtherType::IPV4, eth.payload())?;
+        if ps.own_ca != Some(ip.src) || self.local_port(port, ahead.vsid, dst).is_some() {
+            return None;
+        }
+        let rec = self.tables.record(ahead.record)?;
+        if rec.record_type == RecordType::L2Only || rec.rule != Rule::Encap {
+            return None;
+        }
+        let (underlay, vlan) = underlay_to(ps, rec.pa)?;
+        // A remembered next hop is never one of this host's PAs (`resolve_next_hop`): the
+        // record is another host's VM, as `toward_record` would have found.
+        let hop_mac = self.caches.hops.mac(rec.pa)?;
+        let judged = data.len();
+        if exceeds_uplink(&self.tables, judged, &underlay) {
+            return None;
+        }
+        let mut params = EncapParams::new(rec.vsid, self.tables.uplink_mac(), hop_mac, underlay);
+        params.outer_vlan = vlan;
+        let vsid = ahead.vsid;
+        // Decided: from here on, what `from_port` would do.
+        self.stats.port_rx(port);
+        self.caches.flows.in_use();
+        self.stats.flow_bypassed += 1;
+        // `Switch::encap` without its MTU test, made above.
+        let verdict = encap_verdict(nvgre::encap(frame, &params));
+        self.stats.count(verdict);
+        if !self.stats.count_in_port_slot(port, vsid, verdict) {
+            self.stats.count_vsid(vsid, verdict);
+        }
+        Some(verdict)
     }
 
     /// Decides what to do with a frame from `port` (reads only; learning updates the
@@ -1677,7 +1763,10 @@ impl<'s, T: HostTables> View<'s, T> {
             .or_else(|| self.neighbors.get(&PaKey::new(hop)).copied());
         events.trace(Step::NextHop { pa, hop, mac });
         match mac {
-            Some(mac) => hops.put(Hop { pa, via: hop, mac }),
+            // Never one of this host's PAs: a remembered hop then says its PA is another
+            // host's, which the batch's one-step path relies on (`encap_plain`).
+            Some(mac) if !self.tables.owns_pa(pa) => hops.put(Hop { pa, via: hop, mac }),
+            Some(_) => {}
             None => events.event(Event::UnresolvedNeighbor(hop)),
         }
         mac
@@ -2026,14 +2115,7 @@ impl<T: HostTables> Switch<T> {
         if route_to.is_some() {
             self.route_macs(frame.data_mut(), route_to);
         }
-        match nvgre::encap(frame, params) {
-            Ok(_) => Verdict::ToWire,
-            Err(EncapError::NoHeadroom) => Verdict::Drop(DropReason::NoHeadroom),
-            Err(EncapError::TooLarge) => Verdict::Drop(DropReason::MtuExceeded),
-            Err(EncapError::InnerTruncated | EncapError::StackedVlanTags) => {
-                Verdict::Drop(DropReason::PortFrameMalformed)
-            }
-        }
+        encap_verdict(nvgre::encap(frame, params))
     }
 
     /// The inner MACs of a routed frame: the destination VM's, and the gateway's as the
@@ -2163,7 +2245,34 @@ fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hop, HopCache, IpAddr, MacAddr};
+    use super::{Hop, HopCache, IpAddr, MacAddr, Switch, View};
+    use crate::policy::{file, Tables};
+
+    /// A next hop resolved for one of the host's own PAs is not remembered (the batch's
+    /// one-step path takes a remembered hop as proof that a PA is another host's); one for
+    /// another host's PA is.
+    #[test]
+    fn no_own_pa_is_remembered_as_a_next_hop() {
+        let seed = include_str!("../../../docs/examples/seed-policy.json");
+        let policy = file::from_json(seed).unwrap();
+        let mut sw = Switch::new(Tables::compile(&policy, "HostA").unwrap());
+        let own: IpAddr = "192.168.4.11".parse().unwrap();
+        let other: IpAddr = "192.168.4.22".parse().unwrap();
+        // As if a frame on the uplink had shown a neighbour answering for HostA's own PA.
+        sw.learn_neighbor(own, MacAddr([2, 0, 0, 0, 0x0a, 0x99]));
+        let view = View {
+            tables: &sw.tables,
+            learned: &sw.learned,
+            neighbors: &sw.neighbors,
+        };
+        let mut hops = HopCache::new();
+        // Both resolve (the other host's PA through HostA's static neighbours) ...
+        assert!(view.resolve_next_hop(&mut hops, own, &mut ()).is_some());
+        assert!(view.resolve_next_hop(&mut hops, other, &mut ()).is_some());
+        // ... and only the other host's is remembered.
+        assert_eq!(hops.mac(own), None);
+        assert!(hops.mac(other).is_some());
+    }
 
     /// A remembered hop answers for its own PA only, not for another PA of the same slot.
     #[test]

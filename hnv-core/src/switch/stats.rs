@@ -21,6 +21,7 @@ pub struct VsidCounters {
 }
 
 impl VsidCounters {
+    #[inline]
     fn count(&mut self, verdict: Verdict) {
         self.frames += 1;
         if matches!(verdict, Verdict::Drop(_)) {
@@ -151,14 +152,29 @@ impl Stats {
     /// A frame from `port`, of `vsid`: counted in the port's slot when `vsid` is the
     /// port's, in the per-VSID map otherwise.
     pub(super) fn count_port_vsid(&mut self, port: PortId, vsid: Vsid, verdict: Verdict) {
+        if !self.count_in_port_slot(port, vsid, verdict) {
+            self.count_vsid(vsid, verdict);
+        }
+    }
+
+    /// [`Stats::count_port_vsid`]'s usual case, inlined where it is called: counted in the
+    /// port's slot when `vsid` is the port's; false, with nothing counted, otherwise.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    pub(super) fn count_in_port_slot(
+        &mut self,
+        port: PortId,
+        vsid: Vsid,
+        verdict: Verdict,
+    ) -> bool {
         let i = port.index();
         if self.port_vsid.get(i) == Some(&Some(vsid)) {
             if let Some(c) = self.port_vsid_counts.get_mut(i) {
                 c.count(verdict);
-                return;
+                return true;
             }
         }
-        self.count_vsid(vsid, verdict);
+        false
     }
 
     /// The ports' VSIDs from now on (`vsids[i]`: port `i`'s); what each port counted so
@@ -285,6 +301,8 @@ impl Stats {
         }
     }
 
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(super) fn count(&mut self, verdict: Verdict) {
         match verdict {
             Verdict::ToPort(p) => {
