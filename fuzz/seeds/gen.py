@@ -315,6 +315,42 @@ SEEDS["switch_wire"] = {
     "nat_tcp_in": wire_seed(tcp4(UPLINK_B, UPLINK_A, NAT_B4, NAT_A4)),
 }
 
+
+
+def batch_seed(frames, port=0, headroom=0):
+    """switch_batch: port, headroom, then (mode, length, frame) for each frame."""
+    out = bytes([port, headroom])
+    for mode, frame in frames:
+        out += bytes([mode, len(frame)]) + frame
+    return out
+
+
+def picked(n, frame):
+    """`frame` with its first two bytes picking extra record `n` (mode bit 3)."""
+    return struct.pack("!H", n) + frame[2:]
+
+
+USUAL = 0x08 | 0x07  # bit 3: made a usual frame; bits 0..=2: lengths and checksums fixed
+
+SEEDS["switch_batch"] = {
+    # Usual frames to the extra records, with every other kind of frame in between: the
+    # port's own MAC but another CA, another MAC, Contoso2 (a plain seed record), ARP for a
+    # remote CA, the gateway, a local VM.
+    "usual_and_others": batch_seed([
+        (USUAL, picked(7, UDP_REMOTE)),
+        (USUAL | 0x20, picked(8, udp4(CONTOSO1, CONTOSO2, bytes([10, 0, 0, 9]), CA_B4))),
+        (USUAL | 0x10, picked(9, UDP_REMOTE[:6] + CONTOSO2 + UDP_REMOTE[12:])),
+        (0x07, UDP_REMOTE),
+        (0, ARP_REMOTE),
+        (0x07, udp4(CONTOSO1, MAC_DFGW, CA_A4, CA_C5)),
+        (0x07, udp4(CONTOSO1, CONTOSO3, CA_A4, CA_C3)),
+        (USUAL, picked(19999, tcp4(CONTOSO1, CONTOSO2, CA_A4, CA_B4))),
+    ]),
+    # A whole pipeline's worth of usual frames, then some, from Contoso3.
+    "usual_many": batch_seed([(USUAL, picked(101 * k, UDP_REMOTE)) for k in range(20)], port=1),
+    "usual_short_headroom": batch_seed([(USUAL, picked(5, UDP_REMOTE))] * 3, headroom=0x80 | 40),
+}
+
 # --- afxdp_rx: worker count, virtio-net header, frame ---------------------------------------
 
 

@@ -41,6 +41,7 @@ fn hosts() -> &'static [Tables; 2] {
 
 /// A compiled snapshot shared by every switch of the process. `Tables` is not `Clone`,
 /// so each input's switch borrows it; every query is passed through unchanged.
+#[derive(Clone, Copy)]
 pub struct Host(pub &'static Tables);
 
 impl LookupTable for Host {
@@ -59,6 +60,15 @@ impl LookupTable for Host {
     }
     fn record(&self, index: u32) -> Option<&LookupEntry> {
         self.0.record(index)
+    }
+    fn looks_ahead(&self) -> bool {
+        self.0.looks_ahead()
+    }
+    fn prefetch_by_mac(&self, vsid: Vsid, mac: MacAddr) {
+        self.0.prefetch_by_mac(vsid, mac);
+    }
+    fn look_ahead_by_mac(&self, vsid: Vsid, mac: MacAddr) -> Option<u32> {
+        self.0.look_ahead_by_mac(vsid, mac)
     }
 }
 
