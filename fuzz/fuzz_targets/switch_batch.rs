@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 
 use hnv_core::buf::{FrameBuf, PacketBuf};
 use hnv_core::ids::MacAddr;
-use hnv_core::policy::{file, LookupRecord, LookupTable, RecordType, Rule, Tables};
+use hnv_core::policy::{file, LookupTable, RecordType, Rule, Tables};
 use hnv_core::switch::{Event, EventSink, PortId, Switch, Verdict, FLOW_TRIAL};
 use libfuzzer_sys::fuzz_target;
 
@@ -47,20 +47,16 @@ fn host_a() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let mut policy = file::from_json(SEED).expect("the seed policy loads");
+        // Contoso1's record (Static, Encap, VSID 5001) moved to HostB's PA, once per MAC.
+        let mut bulk = policy.lookup_records[0].clone();
+        assert_eq!((bulk.rule, bulk.record_type), (Rule::Encap, RecordType::Static));
+        bulk.provider_address = IpAddr::V4(Ipv4Addr::new(192, 168, 4, 22));
+        bulk.vm_name = String::new();
         for i in 0..EXTRA {
             let (mac, ca) = extra(i);
-            policy.lookup_records.push(LookupRecord {
-                customer_address: IpAddr::V4(ca),
-                virtual_subnet_id: 5001,
-                mac_address: mac,
-                provider_address: IpAddr::V4(Ipv4Addr::new(192, 168, 4, 22)),
-                rule: Rule::Encap,
-                record_type: RecordType::Static,
-                vm_name: String::new(),
-                customer_id: String::new(),
-                context: String::new(),
-                use_vm_mac_address: false,
-            });
+            bulk.customer_address = IpAddr::V4(ca);
+            bulk.mac_address = mac;
+            policy.lookup_records.push(bulk.clone());
         }
         let t = Tables::compile(&policy, "HostA").expect("the policy compiles");
         assert!(t.looks_ahead(), "a table the batch looks records up ahead in");

@@ -181,6 +181,15 @@ fn buffer(frame: &[u8]) -> Vec<u8> {
     mem
 }
 
+/// A `FrameBuf` over each of `mems` (made by [`buffer`]) holding the frame of `frames`
+/// at the same place.
+fn frame_bufs<'m>(mems: &'m mut [Vec<u8>], frames: &[impl AsRef<[u8]>]) -> Vec<FrameBuf<'m>> {
+    mems.iter_mut()
+        .zip(frames)
+        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.as_ref().len()).unwrap())
+        .collect()
+}
+
 /// What a verdict is, for coverage.
 fn kind(v: Verdict) -> &'static str {
     match v {
@@ -301,11 +310,7 @@ fn batches_allocate_nothing_over(switches: fn() -> Vec<(String, Switch<Tables>)>
             .map(|(_, _, f)| f.as_slice())
             .collect();
         let mut mems: Vec<Vec<u8>> = frames.iter().map(|f| buffer(f)).collect();
-        let mut bufs: Vec<FrameBuf<'_>> = mems
-            .iter_mut()
-            .zip(&frames)
-            .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
-            .collect();
+        let mut bufs = frame_bufs(&mut mems, &frames);
         let mut verdicts = vec![Verdict::Consumed; bufs.len()];
         let sw = &mut sws.iter_mut().find(|(h, _)| h == host).unwrap().1;
         let port = port.map(|p| port_id(sw, p));
@@ -361,11 +366,7 @@ fn usual_frames_with_the_flow_cache_aside_allocate_nothing() {
         .map(|i| contoso2_to_bulk(i * 3 % 20_000))
         .collect();
     let mut mems: Vec<Vec<u8>> = frames.iter().map(|f| buffer(f)).collect();
-    let mut bufs: Vec<FrameBuf<'_>> = mems
-        .iter_mut()
-        .zip(&frames)
-        .map(|(m, f)| FrameBuf::new(m, HEADROOM, f.len()).unwrap())
-        .collect();
+    let mut bufs = frame_bufs(&mut mems, &frames);
     let mut verdicts = vec![Verdict::Consumed; bufs.len()];
     let (trial, usual) = bufs.split_at_mut(FLOW_TRIAL as usize);
     let (trial_v, usual_v) = verdicts.split_at_mut(FLOW_TRIAL as usize);
