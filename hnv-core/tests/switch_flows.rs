@@ -1636,6 +1636,42 @@ fn with_many_records(policy: &str) -> String {
     v.to_string()
 }
 
+/// Each of `frames` from Contoso1 through `single` one call at a time (events into
+/// `ev.0`) and through `batch` in batches of the lengths `lens`, cycled (events into
+/// `ev.1`): asserts that every frame gets the same verdict and bytes both ways, and returns
+/// the verdicts.
+fn batches_match_single_calls(
+    (single, batch): (&mut Switch<Tables>, &mut Switch<Tables>),
+    frames: &[Vec<u8>],
+    lens: &[usize],
+    ev: &mut (Vec<Event>, Vec<Event>),
+) -> Vec<Verdict> {
+    let mut expected = Vec::new();
+    for f in frames {
+        let mut b = Buf::new(f);
+        let verdict = from_port(single, A_CONTOSO1, &mut b, &mut ev.0);
+        expected.push((verdict, b.bytes().to_vec()));
+    }
+    let mut mems = with_headroom(frames);
+    let mut bufs = frame_bufs(&mut mems);
+    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    let mut at = 0;
+    for &len in lens.iter().cycle() {
+        if at == frames.len() {
+            break;
+        }
+        let len = len.min(frames.len() - at);
+        let (b, v) = (&mut bufs[at..at + len], &mut verdicts[at..at + len]);
+        batch.from_port_batch(A_CONTOSO1, b, v, &mut ev.1);
+        at += len;
+    }
+    for (k, ((v, b), (want, bytes))) in verdicts.iter().zip(&bufs).zip(&expected).enumerate() {
+        assert_eq!((k, v), (k, want));
+        assert_eq!(b.data(), &bytes[..], "frame {k}");
+    }
+    verdicts
+}
+
 /// With a table large enough for `from_port_batch` to look records up ahead (tens of
 /// thousands of records), batches of any length decide and rewrite every frame exactly as
 /// one call per frame does.
@@ -1663,34 +1699,11 @@ fn batches_over_a_large_table_match_single_calls() {
             )
         })
         .collect();
-    let mut ev = Vec::new();
-    let mut expected = Vec::new();
-    for f in &frames {
-        let mut b = Buf::new(f);
-        let verdict = from_port(&mut single, A_CONTOSO1, &mut b, &mut ev);
-        expected.push((verdict, b.bytes().to_vec()));
-    }
-    let mut mems = with_headroom(&frames);
-    let mut bufs = frame_bufs(&mut mems);
-    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
+    let mut ev = (Vec::new(), Vec::new());
     // Batches of several lengths, whole groups of the prefetch pipeline and partial ones.
-    let mut at = 0;
-    for len in [1, 7, 8, 9, 23, 40, 512] {
-        batch.from_port_batch(
-            A_CONTOSO1,
-            &mut bufs[at..at + len],
-            &mut verdicts[at..at + len],
-            &mut ev,
-        );
-        at += len;
-    }
-    assert_eq!(at, frames.len());
-    let mut to_wire = 0;
-    for ((v, b), (ev_v, ev_bytes)) in verdicts.iter().zip(&bufs).zip(&expected) {
-        assert_eq!(v, ev_v);
-        assert_eq!(b.data(), &ev_bytes[..]);
-        to_wire += usize::from(*v == Verdict::ToWire);
-    }
+    let lens = [1, 7, 8, 9, 23, 40, 512];
+    let verdicts = batches_match_single_calls((&mut single, &mut batch), &frames, &lens, &mut ev);
+    let to_wire = verdicts.iter().filter(|v| **v == Verdict::ToWire).count();
     assert!(to_wire >= 580, "{to_wire} of 600 encapsulated");
     assert_eq!(
         verdicts
@@ -1895,34 +1908,10 @@ fn batches_with_the_flow_cache_aside_match_single_calls() {
         })
         .chain((0..(FLOW_REST + FLOW_TRIAL) * 2).map(mixed_frame))
         .collect();
-    let (mut ev_single, mut ev_batch) = (Vec::new(), Vec::new());
-    let mut expected = Vec::new();
-    for f in &frames {
-        let mut b = Buf::new(f);
-        let verdict = from_port(&mut single, A_CONTOSO1, &mut b, &mut ev_single);
-        expected.push((verdict, b.bytes().to_vec()));
-    }
-    let mut mems = with_headroom(&frames);
-    let mut bufs = frame_bufs(&mut mems);
-    let mut verdicts = vec![Verdict::Consumed; bufs.len()];
-    let mut at = 0;
-    for len in [1000, 3000, 96, 1, 7, 9, 500].into_iter().cycle() {
-        let len = len.min(frames.len() - at);
-        batch.from_port_batch(
-            A_CONTOSO1,
-            &mut bufs[at..at + len],
-            &mut verdicts[at..at + len],
-            &mut ev_batch,
-        );
-        at += len;
-        if at == frames.len() {
-            break;
-        }
-    }
-    for (k, ((v, b), (want, bytes))) in verdicts.iter().zip(&bufs).zip(&expected).enumerate() {
-        assert_eq!((k, v), (k, want));
-        assert_eq!(b.data(), &bytes[..], "frame {k}");
-    }
+    let mut ev = (Vec::new(), Vec::new());
+    let lens = [1000, 3000, 96, 1, 7, 9, 500];
+    let verdicts = batches_match_single_calls((&mut single, &mut batch), &frames, &lens, &mut ev);
+    let (ev_single, ev_batch) = ev;
     assert_eq!(ev_batch, ev_single);
     assert_eq!(
         format!("{:?}", batch.stats()),
