@@ -158,7 +158,9 @@ impl Stats {
     }
 
     /// [`Stats::count_port_vsid`]'s usual case, inlined where it is called: counted in the
-    /// port's slot when `vsid` is the port's; false, with nothing counted, otherwise.
+    /// port's slot when `vsid` is the port's; false, with nothing counted, otherwise. (The
+    /// batch's one-step path calls it; calling `count_port_vsid` there instead, out of line,
+    /// measured about 1 ns a packet slower at 1M records, four paired runs.)
     #[allow(clippy::inline_always)]
     #[inline(always)]
     pub(super) fn count_in_port_slot(
